@@ -1,0 +1,171 @@
+//! Typed entities: what the decoder produces for each article.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The kind of an entity, mapped from the model's label names.
+///
+/// CoNLL-style models give the first four; OntoNotes-style models the finer ones.
+/// A label newsgraph does not know becomes [`EntityKind::Other`] with the label's name.
+///
+/// ```
+/// use newsgraph::EntityKind;
+/// assert_eq!(EntityKind::from_label("PER"), EntityKind::Person);
+/// assert_eq!(EntityKind::from_label("gpe"), EntityKind::Gpe);
+/// assert_eq!(EntityKind::from_label("DISEASE"), EntityKind::Other("DISEASE".into()));
+/// assert_eq!(EntityKind::Person.as_str(), "person");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EntityKind {
+    /// People, including fictional (PER, PERSON).
+    Person,
+    /// Companies, agencies, institutions (ORG).
+    Organization,
+    /// Places (LOC); in OntoNotes, non-GPE locations.
+    Location,
+    /// Other names: nationalities, events, products (CoNLL MISC).
+    Misc,
+    /// Countries, cities, states (OntoNotes GPE).
+    Gpe,
+    /// Nationalities, religious or political groups (NORP).
+    Norp,
+    /// Buildings, airports, highways, bridges (FAC).
+    Facility,
+    /// Named hurricanes, battles, wars, sports events (EVENT).
+    Event,
+    /// Objects, vehicles, foods (PRODUCT).
+    Product,
+    /// Titles of books, songs (WORK_OF_ART).
+    WorkOfArt,
+    /// Named documents made into laws (LAW).
+    Law,
+    /// Named languages (LANGUAGE).
+    Language,
+    /// Absolute or relative dates or periods (DATE).
+    Date,
+    /// Times smaller than a day (TIME).
+    Time,
+    /// Percentages (PERCENT).
+    Percent,
+    /// Monetary values (MONEY).
+    Money,
+    /// Measurements (QUANTITY).
+    Quantity,
+    /// "first", "second" (ORDINAL).
+    Ordinal,
+    /// Numerals that fit no other kind (CARDINAL).
+    Cardinal,
+    /// A label newsgraph does not map; the model's name for it.
+    Other(String),
+}
+
+impl EntityKind {
+    /// Maps a model's entity type name (the part after `B-`/`I-`), case-insensitively.
+    pub fn from_label(label: &str) -> EntityKind {
+        match label.to_ascii_uppercase().as_str() {
+            "PER" | "PERSON" | "PEOP" => EntityKind::Person,
+            "ORG" | "ORGANIZATION" | "ORGANISATION" => EntityKind::Organization,
+            "LOC" | "LOCATION" => EntityKind::Location,
+            "MISC" | "MISCELLANEOUS" => EntityKind::Misc,
+            "GPE" => EntityKind::Gpe,
+            "NORP" => EntityKind::Norp,
+            "FAC" | "FACILITY" => EntityKind::Facility,
+            "EVENT" | "EVE" => EntityKind::Event,
+            "PRODUCT" | "PROD" => EntityKind::Product,
+            "WORK_OF_ART" => EntityKind::WorkOfArt,
+            "LAW" => EntityKind::Law,
+            "LANGUAGE" => EntityKind::Language,
+            "DATE" => EntityKind::Date,
+            "TIME" => EntityKind::Time,
+            "PERCENT" => EntityKind::Percent,
+            "MONEY" => EntityKind::Money,
+            "QUANTITY" => EntityKind::Quantity,
+            "ORDINAL" => EntityKind::Ordinal,
+            "CARDINAL" => EntityKind::Cardinal,
+            _ => EntityKind::Other(label.to_string()),
+        }
+    }
+
+    /// The name used in JSON output (`person`, `organization`, …; `Other` keeps the label).
+    pub fn as_str(&self) -> &str {
+        match self {
+            EntityKind::Person => "person",
+            EntityKind::Organization => "organization",
+            EntityKind::Location => "location",
+            EntityKind::Misc => "misc",
+            EntityKind::Gpe => "gpe",
+            EntityKind::Norp => "norp",
+            EntityKind::Facility => "facility",
+            EntityKind::Event => "event",
+            EntityKind::Product => "product",
+            EntityKind::WorkOfArt => "work_of_art",
+            EntityKind::Law => "law",
+            EntityKind::Language => "language",
+            EntityKind::Date => "date",
+            EntityKind::Time => "time",
+            EntityKind::Percent => "percent",
+            EntityKind::Money => "money",
+            EntityKind::Quantity => "quantity",
+            EntityKind::Ordinal => "ordinal",
+            EntityKind::Cardinal => "cardinal",
+            EntityKind::Other(name) => name,
+        }
+    }
+
+    fn from_output_name(name: &str) -> EntityKind {
+        match name {
+            "person" => EntityKind::Person,
+            "organization" => EntityKind::Organization,
+            "location" => EntityKind::Location,
+            "misc" => EntityKind::Misc,
+            "facility" => EntityKind::Facility,
+            "work_of_art" => EntityKind::WorkOfArt,
+            other => match EntityKind::from_label(other) {
+                EntityKind::Other(_) => EntityKind::Other(other.to_string()),
+                kind => kind,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for EntityKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for EntityKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EntityKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Ok(EntityKind::from_output_name(&name))
+    }
+}
+
+/// One entity mention found in an article.
+///
+/// `&text[start..end] == entity.text` holds for the article's `text`; `char_start`/`char_end`
+/// are the same span counted in Unicode scalar values (Python's `str` indices).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entity {
+    /// The exact slice of the source text.
+    pub text: String,
+    /// The model's entity type, e.g. `PER` (without the `B-`/`I-` prefix).
+    pub label: String,
+    /// The type, mapped to newsgraph's kinds.
+    pub kind: EntityKind,
+    /// Byte offset of the first byte.
+    pub start: usize,
+    /// Byte offset one past the last byte.
+    pub end: usize,
+    /// Offset of the first character, in Unicode scalar values.
+    pub char_start: usize,
+    /// Offset one past the last character, in Unicode scalar values.
+    pub char_end: usize,
+    /// Mean of the entity's word scores (each the probability of the word's label).
+    pub score: f32,
+}

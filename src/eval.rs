@@ -1,0 +1,286 @@
+//! Evaluation the way the field does it: entity-level exact-match precision, recall and F1
+//! (conlleval / seqeval semantics), per type and overall.
+
+use crate::conll::ConllDocument;
+use crate::decode::{spans, Prefix, Tag};
+use crate::error::Result;
+use crate::input::Article;
+use crate::pipeline::Pipeline;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// An entity over tokens `start..end` of a sequence.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Chunk {
+    /// Entity type.
+    pub typ: String,
+    /// First token.
+    pub start: usize,
+    /// One past the last token.
+    pub end: usize,
+}
+
+/// Reads entities from a tag sequence (IOB1, BIO or BIOES) with conlleval semantics.
+///
+/// ```
+/// use newsgraph::eval::chunks;
+/// // IOB1: B- only where two entities of one type touch.
+/// let c = chunks(&["I-PER", "I-PER", "B-PER", "O", "I-LOC"]);
+/// assert_eq!(c.len(), 3);
+/// assert_eq!((c[1].start, c[1].end), (2, 3));
+/// ```
+pub fn chunks<S: AsRef<str>>(tags: &[S]) -> Vec<Chunk> {
+    let mut types: Vec<String> = Vec::new();
+    let parsed: Vec<Tag> = tags
+        .iter()
+        .map(|t| {
+            let t = t.as_ref();
+            let Some((p, ty)) = t.split_once('-') else {
+                return Tag {
+                    prefix: Prefix::O,
+                    typ: 0,
+                };
+            };
+            let prefix = match p {
+                "B" => Prefix::B,
+                "E" | "L" => Prefix::E,
+                "S" | "U" => Prefix::S,
+                _ => Prefix::I,
+            };
+            let typ = types.iter().position(|x| x == ty).unwrap_or_else(|| {
+                types.push(ty.to_string());
+                types.len() - 1
+            });
+            Tag { prefix, typ }
+        })
+        .collect();
+    let ones = vec![1.0; parsed.len()];
+    spans(&parsed, &ones)
+        .into_iter()
+        .map(|s| Chunk {
+            typ: types[s.typ].clone(),
+            start: s.first,
+            end: s.last + 1,
+        })
+        .collect()
+}
+
+/// Counts for one entity type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Counts {
+    /// Predicted entities that exactly match a gold entity (span and type).
+    pub correct: usize,
+    /// Predicted entities.
+    pub predicted: usize,
+    /// Gold entities.
+    pub gold: usize,
+}
+
+impl Counts {
+    /// Precision in percent.
+    pub fn precision(&self) -> f64 {
+        pct(self.correct, self.predicted)
+    }
+    /// Recall in percent.
+    pub fn recall(&self) -> f64 {
+        pct(self.correct, self.gold)
+    }
+    /// F1 in percent.
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
+}
+
+fn pct(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        100.0 * a as f64 / b as f64
+    }
+}
+
+/// Entity-level scores per type and overall.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scores {
+    /// Counts per entity type.
+    pub per_type: BTreeMap<String, Counts>,
+}
+
+impl Scores {
+    /// Adds one sequence's gold and predicted entities.
+    pub fn add(&mut self, gold: &[Chunk], predicted: &[Chunk]) {
+        let gold_set: std::collections::HashSet<&Chunk> = gold.iter().collect();
+        for g in gold {
+            self.per_type.entry(g.typ.clone()).or_default().gold += 1;
+        }
+        let mut seen = std::collections::HashSet::new();
+        for p in predicted {
+            if !seen.insert(p) {
+                continue;
+            }
+            let c = self.per_type.entry(p.typ.clone()).or_default();
+            c.predicted += 1;
+            if gold_set.contains(p) {
+                c.correct += 1;
+            }
+        }
+    }
+
+    /// Counts over all types.
+    pub fn overall(&self) -> Counts {
+        self.per_type.values().fold(Counts::default(), |a, c| Counts {
+            correct: a.correct + c.correct,
+            predicted: a.predicted + c.predicted,
+            gold: a.gold + c.gold,
+        })
+    }
+
+    /// A conlleval-style table.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "{:<10} {:>9} {:>9} {:>9} {:>7} {:>7}\n",
+            "type", "precision", "recall", "f1", "gold", "pred"
+        );
+        let row = |name: &str, c: &Counts| {
+            format!(
+                "{:<10} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>7}\n",
+                name,
+                c.precision(),
+                c.recall(),
+                c.f1(),
+                c.gold,
+                c.predicted
+            )
+        };
+        for (t, c) in &self.per_type {
+            out += &row(t, c);
+        }
+        out + &row("overall", &self.overall())
+    }
+
+    /// The figures as JSON: `{"overall": {"precision", "recall", "f1", ...}, "per_type": {...}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let fig = |c: &Counts| {
+            serde_json::json!({
+                "precision": round2(c.precision()), "recall": round2(c.recall()), "f1": round2(c.f1()),
+                "gold": c.gold, "predicted": c.predicted, "correct": c.correct,
+            })
+        };
+        serde_json::json!({
+            "overall": fig(&self.overall()),
+            "per_type": self.per_type.iter().map(|(t, c)| (t.clone(), fig(c))).collect::<serde_json::Map<_, _>>(),
+        })
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Runs the pipeline on CoNLL documents (as [`ConllDocument::text`] lays them out), maps the
+/// entities back to the gold tokens (every token an entity overlaps) and scores them.
+pub fn evaluate(pipeline: &Pipeline, docs: &[ConllDocument]) -> Result<Scores> {
+    let laid_out: Vec<(String, Vec<Vec<(usize, usize)>>)> = docs.iter().map(|d| d.text()).collect();
+    let articles: Vec<Article> = laid_out
+        .iter()
+        .enumerate()
+        .map(|(i, (text, _))| Article::new(i.to_string(), text.clone()))
+        .collect();
+    let results = pipeline.process(&articles);
+    let mut scores = Scores::default();
+    for ((doc, (_, spans)), result) in docs.iter().zip(&laid_out).zip(results) {
+        let result = result?;
+        for (sentence, token_spans) in doc.sentences.iter().zip(spans) {
+            let gold = chunks(&sentence.tags);
+            let (s0, s1) = match (token_spans.first(), token_spans.last()) {
+                (Some(a), Some(b)) => (a.0, b.1),
+                _ => continue,
+            };
+            let predicted: Vec<Chunk> = result
+                .entities
+                .iter()
+                .filter(|e| e.start < s1 && e.end > s0)
+                .filter_map(|e| {
+                    let first = token_spans.iter().position(|&(s, t)| s < e.end && t > e.start)?;
+                    let last = token_spans.iter().rposition(|&(s, t)| s < e.end && t > e.start)?;
+                    Some(Chunk {
+                        typ: e.label.clone(),
+                        start: first,
+                        end: last + 1,
+                    })
+                })
+                .collect();
+            scores.add(&gold, &predicted);
+        }
+    }
+    Ok(scores)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(t: &str, s: usize, e: usize) -> Chunk {
+        Chunk {
+            typ: t.into(),
+            start: s,
+            end: e,
+        }
+    }
+
+    #[test]
+    fn exact_match_only() {
+        let mut s = Scores::default();
+        // Gold: PER 0..2, LOC 3..4. Predicted: PER 0..1 (partial overlap), ORG 3..4 (wrong type).
+        s.add(
+            &[c("PER", 0, 2), c("LOC", 3, 4)],
+            &[c("PER", 0, 1), c("ORG", 3, 4)],
+        );
+        let o = s.overall();
+        assert_eq!((o.correct, o.predicted, o.gold), (0, 2, 2));
+        assert_eq!(o.f1(), 0.0);
+        assert_eq!(s.per_type["ORG"].gold, 0);
+        assert_eq!(s.per_type["LOC"].predicted, 0);
+    }
+
+    #[test]
+    fn iob1_and_bio_gold_agree() {
+        let iob1 = chunks(&["I-PER", "I-PER", "O", "I-LOC", "B-LOC"]);
+        let bio = chunks(&["B-PER", "I-PER", "O", "B-LOC", "B-LOC"]);
+        assert_eq!(iob1, bio);
+        assert_eq!(iob1.len(), 3);
+    }
+
+    #[test]
+    fn adjacent_entities_of_one_type() {
+        // "B-PER" after "I-PER" is a new entity; merging them must count as wrong.
+        let gold = chunks(&["I-PER", "B-PER"]);
+        assert_eq!(gold, vec![c("PER", 0, 1), c("PER", 1, 2)]);
+        let mut s = Scores::default();
+        s.add(&gold, &[c("PER", 0, 2)]);
+        let o = s.overall();
+        assert_eq!((o.correct, o.predicted, o.gold), (0, 1, 2));
+        let mut s = Scores::default();
+        s.add(&gold, &gold);
+        assert_eq!(s.overall().f1(), 100.0);
+    }
+
+    #[test]
+    fn precision_recall_f1() {
+        let mut s = Scores::default();
+        s.add(
+            &[c("PER", 0, 1), c("PER", 2, 3), c("LOC", 4, 5), c("LOC", 6, 7)],
+            &[c("PER", 0, 1), c("LOC", 4, 5), c("LOC", 8, 9)],
+        );
+        let o = s.overall();
+        assert!((o.precision() - 200.0 / 3.0).abs() < 1e-9);
+        assert!((o.recall() - 50.0).abs() < 1e-9);
+        assert!((o.f1() - 2.0 * (200.0 / 3.0) * 50.0 / (200.0 / 3.0 + 50.0)).abs() < 1e-9);
+        assert_eq!(s.per_type["PER"].f1(), 2.0 * 100.0 * 50.0 / 150.0);
+    }
+}

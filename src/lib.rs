@@ -1,0 +1,64 @@
+//! # newsgraph
+//!
+//! Reads article text and returns typed entities with exact offsets and scores, running
+//! pretrained transformer token-classification models (BERT, DistilBERT, RoBERTa,
+//! XLM-RoBERTa, DeBERTa, DeBERTa-v2, ELECTRA) through rust-bert and libtorch, many articles
+//! in parallel.
+//!
+//! The modules follow the data:
+//! [`input`] (articles) → [`segment`] (sentences, windows) → [`tokenize`] → [`model`]
+//! (forward pass) → [`decode`] (labels → spans) → [`entity`] → [`output`]; [`pipeline`] runs
+//! them all, [`conll`] and [`eval`] read and score CoNLL data, [`train`] fine-tunes models.
+//!
+//! ```
+//! # fn main() -> newsgraph::Result<()> {
+//! use newsgraph::{Article, Pipeline, PipelineOptions};
+//! let pipeline = Pipeline::load(&newsgraph::default_model_dir(), PipelineOptions::default())?;
+//! let text = "UK Defence Secretary Ben Wallace said Russia had lost 80,000 troops.";
+//! let doc = pipeline.process(&[Article::new("a1", text)]).remove(0)?;
+//! let wallace = doc.entities.iter().find(|e| e.text == "Ben Wallace").unwrap();
+//! assert_eq!(wallace.kind, newsgraph::EntityKind::Person);
+//! assert_eq!(&text[wallace.start..wallace.end], "Ben Wallace");
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod conll;
+pub mod decode;
+pub mod entity;
+pub mod error;
+pub mod eval;
+pub mod input;
+pub mod model;
+pub mod output;
+pub mod pipeline;
+pub mod segment;
+pub mod tokenize;
+pub mod train;
+
+pub use decode::Aggregation;
+pub use entity::{Entity, EntityKind};
+pub use error::{Error, LoadError, Result};
+pub use input::Article;
+pub use model::NerModel;
+pub use output::Document;
+pub use pipeline::{Pipeline, PipelineOptions};
+
+pub use tch;
+pub use tokenizers;
+
+use std::path::PathBuf;
+
+/// Name of the default model's folder under `models/`.
+pub const DEFAULT_MODEL: &str = "newsgraph-ner-minilm";
+
+/// The default model folder: `$NEWSGRAPH_MODEL` if set, else `models/newsgraph-ner-minilm`
+/// in this crate's source tree.
+pub fn default_model_dir() -> PathBuf {
+    match std::env::var_os("NEWSGRAPH_MODEL") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("models")
+            .join(DEFAULT_MODEL),
+    }
+}

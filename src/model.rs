@@ -1,0 +1,528 @@
+//! The model: a Hugging Face token-classification folder run with rust-bert's model structs.
+//!
+//! One enum, [`Architecture`], holds what differs between architectures (the config type, the
+//! weight prefix, the forward call); everything else is one code path.
+//!
+//! A folder holds `config.json` (`model_type`, `id2label`, sizes), a tokenizer
+//! (`tokenizer.json` or `vocab.txt`) and weights in `model.safetensors` (f32 or f16) or
+//! `rust_model.ot`. Weight names load with or without the architecture prefix (`bert.` …);
+//! `pooler.*` and `position_ids` buffers are ignored. `pytorch_model.bin` is refused: it is a
+//! pickle. A newsgraph model may add a casing embedding (`newsgraph.casing_embeddings`, see
+//! [`crate::tokenize::Casing`]) that is added to the word embeddings; `config.json` then says
+//! `"newsgraph": {"casing": true}`.
+
+use crate::decode::LabelSet;
+use crate::error::{Error, LoadError, Result};
+use crate::tokenize::TextTokenizer;
+use rust_bert::bert::{BertConfig, BertForTokenClassification};
+use rust_bert::deberta::{DebertaConfig, DebertaForTokenClassification};
+use rust_bert::deberta_v2::{DebertaV2Config, DebertaV2ForTokenClassification};
+use rust_bert::distilbert::{DistilBertConfig, DistilBertForTokenClassification};
+use rust_bert::electra::{ElectraConfig, ElectraForTokenClassification};
+use rust_bert::roberta::RobertaForTokenClassification;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use tch::{nn, Device, Kind, Tensor};
+
+/// The architectures newsgraph runs, by `model_type` in `config.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    /// `bert`
+    Bert,
+    /// `distilbert`
+    DistilBert,
+    /// `roberta`
+    Roberta,
+    /// `xlm-roberta`
+    XlmRoberta,
+    /// `deberta`
+    Deberta,
+    /// `deberta-v2`
+    DebertaV2,
+    /// `electra`
+    Electra,
+}
+
+impl Architecture {
+    /// The architecture for a `model_type`.
+    pub fn from_model_type(model_type: &str) -> Option<Self> {
+        Some(match model_type {
+            "bert" => Architecture::Bert,
+            "distilbert" => Architecture::DistilBert,
+            "roberta" => Architecture::Roberta,
+            "xlm-roberta" => Architecture::XlmRoberta,
+            "deberta" => Architecture::Deberta,
+            "deberta-v2" => Architecture::DebertaV2,
+            "electra" => Architecture::Electra,
+            _ => return None,
+        })
+    }
+
+    /// The prefix of the encoder's weight names in a token-classification checkpoint.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Architecture::Bert => "bert",
+            Architecture::DistilBert => "distilbert",
+            Architecture::Roberta | Architecture::XlmRoberta => "roberta",
+            Architecture::Deberta | Architecture::DebertaV2 => "deberta",
+            Architecture::Electra => "electra",
+        }
+    }
+
+    /// Positions the model can take, special tokens included.
+    fn max_positions(self, config: &Value) -> usize {
+        let n = config
+            .get("max_position_embeddings")
+            .and_then(Value::as_u64)
+            .unwrap_or(512) as usize;
+        let n = match self {
+            // Positions start after the padding index.
+            Architecture::Roberta | Architecture::XlmRoberta => n.saturating_sub(2),
+            _ => n,
+        };
+        n.clamp(8, 512)
+    }
+
+    fn word_embeddings_name(self) -> String {
+        match self {
+            Architecture::DistilBert => "distilbert.embeddings.word_embeddings.weight".into(),
+            other => format!("{}.embeddings.word_embeddings.weight", other.prefix()),
+        }
+    }
+}
+
+enum Network {
+    Bert(BertForTokenClassification),
+    DistilBert(DistilBertForTokenClassification),
+    Roberta(RobertaForTokenClassification),
+    Deberta(DebertaForTokenClassification),
+    DebertaV2(DebertaV2ForTokenClassification),
+    Electra(ElectraForTokenClassification),
+}
+
+/// What a model folder declares, read from `config.json`.
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    /// The architecture.
+    pub architecture: Architecture,
+    /// The labels from `id2label`.
+    pub labels: LabelSet,
+    /// Positions the model takes, special tokens included.
+    pub max_positions: usize,
+    /// Window length the model was trained with (special tokens included), if it says.
+    pub window: Option<usize>,
+    /// Whether the model has a casing embedding.
+    pub casing: bool,
+    /// `config.json` as read.
+    pub raw: Value,
+}
+
+impl ModelConfig {
+    /// Reads and validates `config.json` of a model folder.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let path = dir.join("config.json");
+        let raw = read_json(&path, "model configuration")?;
+        Self::from_value(raw, &path)
+    }
+
+    /// Validates a configuration; `path` names it in errors.
+    pub fn from_value(raw: Value, path: &Path) -> Result<Self> {
+        let model_type = raw
+            .get("model_type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| LoadError::Invalid {
+                path: path.to_path_buf(),
+                message: "no \"model_type\"".into(),
+            })?;
+        let architecture =
+            Architecture::from_model_type(model_type).ok_or_else(|| LoadError::UnknownModelType {
+                path: path.to_path_buf(),
+                model_type: model_type.to_string(),
+            })?;
+        let labels = parse_id2label(&raw).map_err(|reason| LoadError::InvalidLabels {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        let ng = raw.get("newsgraph");
+        let casing = ng
+            .and_then(|n| n.get("casing"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if casing && architecture != Architecture::Bert {
+            return Err(LoadError::Invalid {
+                path: path.to_path_buf(),
+                message: "newsgraph.casing is supported for model_type bert only".into(),
+            }
+            .into());
+        }
+        let window = ng
+            .and_then(|n| n.get("window"))
+            .and_then(Value::as_u64)
+            .map(|w| w as usize);
+        Ok(ModelConfig {
+            architecture,
+            max_positions: architecture.max_positions(&raw),
+            labels,
+            window,
+            casing,
+            raw,
+        })
+    }
+
+    /// The window length the pipeline uses: the trained window, capped by the positions.
+    pub fn window_len(&self) -> usize {
+        self.window
+            .unwrap_or(self.max_positions)
+            .clamp(8, self.max_positions)
+    }
+}
+
+fn parse_id2label(raw: &Value) -> Result<LabelSet, String> {
+    let map = raw
+        .get("id2label")
+        .and_then(Value::as_object)
+        .ok_or("there is no id2label object")?;
+    let mut names = vec![None; map.len()];
+    for (k, v) in map {
+        let i: usize = k
+            .parse()
+            .map_err(|_| format!("id {k:?} is not a number"))?;
+        let name = v.as_str().ok_or(format!("label of id {k} is not a string"))?;
+        let slot = names
+            .get_mut(i)
+            .ok_or(format!("ids are not 0..{}: found {i}", map.len()))?;
+        *slot = Some(name.to_string());
+    }
+    let names: Vec<String> = names.into_iter().flatten().collect();
+    LabelSet::new(names)
+}
+
+fn read_json(path: &Path, what: &'static str) -> Result<Value> {
+    if !path.is_file() {
+        return Err(LoadError::MissingFile {
+            path: path.to_path_buf(),
+            what,
+        }
+        .into());
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| {
+        LoadError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("not valid JSON: {e}"),
+        }
+        .into()
+    })
+}
+
+/// Where a model's weights come from.
+fn weights_file(dir: &Path) -> Result<PathBuf> {
+    for name in ["model.safetensors", "rust_model.ot"] {
+        let p = dir.join(name);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    let pickle = dir.join("pytorch_model.bin");
+    if pickle.is_file() {
+        return Err(LoadError::PickleRefused { path: pickle }.into());
+    }
+    Err(LoadError::MissingFile {
+        path: dir.join("model.safetensors"),
+        what: "weights: model.safetensors or rust_model.ot",
+    }
+    .into())
+}
+
+/// The name of the casing embedding's weight.
+pub const CASING_WEIGHT: &str = "newsgraph.casing_embeddings";
+
+/// A token-classification model with its tokenizer, ready to run.
+pub struct NerModel {
+    vs: nn::VarStore,
+    net: Network,
+    tokenizer: TextTokenizer,
+    config: ModelConfig,
+    /// (word embeddings, casing embeddings) when the model has a casing embedding.
+    casing: Option<(Tensor, Tensor)>,
+}
+
+impl std::fmt::Debug for NerModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NerModel")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How [`NerModel::build`] treats weights the file does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// Every weight must be in the file (inference).
+    Error,
+    /// The classifier and the casing embedding may be missing and keep their fresh
+    /// initialisation (fine-tuning from a base encoder).
+    FreshHead,
+}
+
+impl NerModel {
+    /// Loads a model folder for inference on the CPU.
+    ///
+    /// ```
+    /// # fn main() -> newsgraph::Result<()> {
+    /// let model = newsgraph::NerModel::load(&newsgraph::default_model_dir())?;
+    /// assert!(model.config().labels.types().iter().any(|t| t == "PER"));
+    /// # Ok(()) }
+    /// ```
+    pub fn load(dir: &Path) -> Result<Self> {
+        let config = ModelConfig::from_dir(dir)?;
+        let tokenizer = TextTokenizer::from_dir(dir)?;
+        let weights = weights_file(dir)?;
+        let mut model = Self::build(config, tokenizer, Device::Cpu)?;
+        model.load_weights(&weights, Missing::Error)?;
+        model.vs.freeze();
+        Ok(model)
+    }
+
+    /// Builds a model with freshly initialised weights from a validated configuration.
+    pub fn build(config: ModelConfig, tokenizer: TextTokenizer, device: Device) -> Result<Self> {
+        let vs = nn::VarStore::new(device);
+        let root = vs.root();
+        let bad = |e: serde_json::Error| LoadError::Invalid {
+            path: PathBuf::from("config.json"),
+            message: format!("does not fit model_type: {e}"),
+        };
+        let raw = config.raw.clone();
+        let net = match config.architecture {
+            Architecture::Bert => Network::Bert(BertForTokenClassification::new(
+                &root,
+                &serde_json::from_value::<BertConfig>(raw).map_err(bad)?,
+            )?),
+            Architecture::Roberta | Architecture::XlmRoberta => {
+                Network::Roberta(RobertaForTokenClassification::new(
+                    &root,
+                    &serde_json::from_value::<BertConfig>(raw).map_err(bad)?,
+                )?)
+            }
+            Architecture::DistilBert => {
+                Network::DistilBert(DistilBertForTokenClassification::new(
+                    &root,
+                    &serde_json::from_value::<DistilBertConfig>(raw).map_err(bad)?,
+                )?)
+            }
+            Architecture::Deberta => Network::Deberta(DebertaForTokenClassification::new(
+                &root,
+                &serde_json::from_value::<DebertaConfig>(raw).map_err(bad)?,
+            )?),
+            Architecture::DebertaV2 => Network::DebertaV2(DebertaV2ForTokenClassification::new(
+                &root,
+                &serde_json::from_value::<DebertaV2Config>(raw).map_err(bad)?,
+            )?),
+            Architecture::Electra => Network::Electra(ElectraForTokenClassification::new(
+                &root,
+                &serde_json::from_value::<ElectraConfig>(raw).map_err(bad)?,
+            )?),
+        };
+        let casing = if config.casing {
+            let word = vs
+                .variables()
+                .get(&config.architecture.word_embeddings_name())
+                .map(Tensor::shallow_clone)
+                .ok_or_else(|| Error::Model("no word embeddings to add casing to".into()))?;
+            let hidden = word.size()[1];
+            let casing = (&root / "newsgraph").var(
+                "casing_embeddings",
+                &[crate::tokenize::Casing::COUNT, hidden],
+                nn::Init::Const(0.0),
+            );
+            Some((word, casing))
+        } else {
+            None
+        };
+        Ok(NerModel {
+            vs,
+            net,
+            tokenizer,
+            config,
+            casing,
+        })
+    }
+
+    /// Copies weights from a safetensors (f32 or f16) or `.ot` file into the model.
+    pub fn load_weights(&mut self, path: &Path, missing: Missing) -> Result<()> {
+        let is_safetensors = path.extension().is_some_and(|e| e == "safetensors");
+        let read = if is_safetensors {
+            Tensor::read_safetensors(path)
+        } else {
+            Tensor::load_multi(path)
+        };
+        let tensors = read.map_err(|e| LoadError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("cannot read weights: {e}"),
+        })?;
+        let prefix = self.config.architecture.prefix();
+        let mut by_name: HashMap<String, Tensor> = HashMap::with_capacity(tensors.len());
+        for (name, t) in tensors {
+            if name.ends_with("position_ids") || name.contains("pooler.") {
+                continue;
+            }
+            let name = name
+                .replace("LayerNorm.gamma", "LayerNorm.weight")
+                .replace("LayerNorm.beta", "LayerNorm.bias");
+            let name = if name.starts_with(&format!("{prefix}."))
+                || name.starts_with("classifier.")
+                || name.starts_with("newsgraph.")
+            {
+                name
+            } else {
+                format!("{prefix}.{name}")
+            };
+            by_name.insert(name, t);
+        }
+        let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        tch::no_grad(|| -> Result<()> {
+            for (name, mut var) in vars {
+                match by_name.get(&name) {
+                    Some(t) => {
+                        if t.size() != var.size() {
+                            return Err(LoadError::ShapeMismatch {
+                                path: path.to_path_buf(),
+                                name,
+                                expected: var.size(),
+                                found: t.size(),
+                            }
+                            .into());
+                        }
+                        var.f_copy_(&t.to_kind(var.kind()))?;
+                    }
+                    None => {
+                        let fresh_ok = name.starts_with("classifier.")
+                            || name.starts_with("newsgraph.")
+                            || name.ends_with("embeddings.token_type_embeddings.weight");
+                        if !(missing == Missing::FreshHead && fresh_ok) {
+                            return Err(LoadError::MissingWeight {
+                                path: path.to_path_buf(),
+                                name,
+                            }
+                            .into());
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The folder's configuration.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
+    }
+
+    /// The variables (for training).
+    pub fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    /// The variables, mutable (for training: freezing, moving).
+    pub fn var_store_mut(&mut self) -> &mut nn::VarStore {
+        &mut self.vs
+    }
+
+    /// Logits `[batch, seq, labels]` for token ids `[batch, seq]`, attention mask and casing
+    /// classes (`[batch, seq]`, used when the model has a casing embedding).
+    pub fn logits(&self, ids: &Tensor, mask: &Tensor, casing: &Tensor, train: bool) -> Result<Tensor> {
+        let embeds = self.casing.as_ref().map(|(word, cas)| {
+            Tensor::embedding(word, ids, -1, false, false)
+                + Tensor::embedding(cas, casing, -1, false, false)
+        });
+        let (ids, embeds) = match &embeds {
+            Some(e) => (None, Some(e)),
+            None => (Some(ids), None),
+        };
+        Ok(match &self.net {
+            Network::Bert(m) => m.forward_t(ids, Some(mask), None, None, embeds, train).logits,
+            Network::Roberta(m) => m.forward_t(ids, Some(mask), None, None, embeds, train).logits,
+            Network::DistilBert(m) => m.forward_t(ids, Some(mask), embeds, train)?.logits,
+            Network::Deberta(m) => m.forward_t(ids, Some(mask), None, None, embeds, train)?.logits,
+            Network::DebertaV2(m) => {
+                m.forward_t(ids, Some(mask), None, None, embeds, train)?
+                    .logits
+            }
+            Network::Electra(m) => m.forward_t(ids, Some(mask), None, None, embeds, train).logits,
+        })
+    }
+
+    /// Saves the model folder: `config.json`, `tokenizer.json` and `model.safetensors`
+    /// (weights as f16 when `half`).
+    pub fn save(&self, dir: &Path, half: bool, extra: Value) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let mut raw = self.config.raw.clone();
+        if let Some(obj) = raw.as_object_mut() {
+            let names = self.config.labels.names();
+            obj.insert(
+                "id2label".into(),
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (i.to_string(), Value::from(n.as_str())))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into(),
+            );
+            obj.insert(
+                "label2id".into(),
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.clone(), Value::from(i)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into(),
+            );
+            let mut ng = serde_json::json!({"casing": self.config.casing});
+            if let Some(w) = self.config.window {
+                ng["window"] = w.into();
+            }
+            if let (Some(ng), Some(extra)) = (ng.as_object_mut(), extra.as_object()) {
+                ng.extend(extra.clone());
+            }
+            obj.insert("newsgraph".into(), ng);
+        }
+        let cfg_path = dir.join("config.json");
+        let text = serde_json::to_string_pretty(&raw).map_err(|e| Error::Model(e.to_string()))?;
+        std::fs::write(&cfg_path, text + "\n").map_err(|e| Error::io(&cfg_path, e))?;
+        self.tokenizer.save(&dir.join("tokenizer.json"))?;
+        let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let kind = if half { Kind::Half } else { Kind::Float };
+        let vars: Vec<(String, Tensor)> = vars
+            .into_iter()
+            .map(|(n, t)| (n, t.detach().to_device(Device::Cpu).to_kind(kind)))
+            .collect();
+        let path = dir.join("model.safetensors");
+        Tensor::write_safetensors(&vars, &path)?;
+        Ok(())
+    }
+
+    /// Sets the window length recorded in the configuration (for training).
+    pub fn set_window(&mut self, window: usize) {
+        self.config.window = Some(window);
+    }
+}
+
+/// A loaded model shared by worker threads.
+///
+/// `tch::Tensor` is `Send` but not `Sync`. A `SharedModel` only runs forward passes under
+/// `no_grad` and never mutates its weights after loading (its variables are frozen, and the
+/// wrapped model is not reachable mutably), which libtorch supports from several threads at
+/// once, the same guarantee tch relies on for its `Sync` `CModule`.
+pub(crate) struct SharedModel(pub(crate) NerModel);
+
+// SAFETY: see the type's documentation: the tensors are only read, by libtorch kernels that
+// are thread-safe for concurrent reads.
+unsafe impl Sync for SharedModel {}

@@ -1,0 +1,405 @@
+//! The pipeline: articles in, [`Document`]s out, in parallel.
+//!
+//! Work is shaped for throughput: all articles are tokenized and windowed in parallel, the
+//! windows of *all* articles are sorted by length and cut into batches (little padding, no
+//! per-article model call), the batches run in parallel on one shared model, and decoding runs
+//! in parallel per article. Batches are formed before any work is scheduled, so the output
+//! does not depend on the number of threads.
+
+use crate::decode::{aggregate, spans, Aggregation};
+use crate::entity::{Entity, EntityKind};
+use crate::error::{Error, Result};
+use crate::input::Article;
+use crate::model::{NerModel, SharedModel};
+use crate::output::Document;
+use crate::segment::{cut_quality, sentence_starts, windows, Window};
+use crate::tokenize::Tokens;
+use rayon::prelude::*;
+use std::path::Path;
+use std::sync::Arc;
+use tch::{Kind, Tensor};
+
+/// Settings of a [`Pipeline`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineOptions {
+    /// Windows per forward pass.
+    pub batch_size: usize,
+    /// How sub-token scores become word labels.
+    pub aggregation: Aggregation,
+    /// Worker threads for tokenizing, batches and decoding; 0 = one per core.
+    pub threads: usize,
+    /// libtorch intra-op threads per forward pass; 0 leaves libtorch's setting alone.
+    pub torch_threads: usize,
+    /// Tokens shared by neighbouring windows; `None` = a quarter of the window.
+    pub overlap: Option<usize>,
+    /// Window length in tokens including special tokens; `None` = the model's.
+    pub window: Option<usize>,
+    /// Longer articles get an error instead of a result (never a truncated one).
+    pub max_text_bytes: usize,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            batch_size: 16,
+            aggregation: Aggregation::First,
+            threads: 0,
+            torch_threads: 1,
+            overlap: None,
+            window: None,
+            max_text_bytes: 32 << 20,
+        }
+    }
+}
+
+/// Runs a model over articles.
+///
+/// ```
+/// # fn main() -> newsgraph::Result<()> {
+/// use newsgraph::{Article, Pipeline, PipelineOptions};
+/// let pipeline = Pipeline::load(&newsgraph::default_model_dir(), PipelineOptions::default())?;
+/// let docs = pipeline.process(&[Article::new("a", "Vladimir Putin met Joe Biden in Geneva.")]);
+/// let doc = docs[0].as_ref().unwrap();
+/// let people: Vec<&str> = doc.entities.iter()
+///     .filter(|e| e.kind == newsgraph::EntityKind::Person)
+///     .map(|e| e.text.as_str()).collect();
+/// assert_eq!(people, ["Vladimir Putin", "Joe Biden"]);
+/// # Ok(()) }
+/// ```
+pub struct Pipeline {
+    model: Arc<SharedModel>,
+    options: PipelineOptions,
+    pool: rayon::ThreadPool,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("model", &self.model.0)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+/// An article after tokenization and windowing.
+struct Prepared {
+    tokens: Tokens,
+    windows: Vec<Window>,
+}
+
+/// One forward pass: which windows of which articles.
+struct Batch {
+    items: Vec<(usize, usize)>, // (article, window)
+    len: usize,                 // longest window, special tokens included
+}
+
+impl Pipeline {
+    /// Loads a model folder and makes a pipeline.
+    pub fn load(dir: &Path, options: PipelineOptions) -> Result<Self> {
+        Self::new(NerModel::load(dir)?, options)
+    }
+
+    /// Makes a pipeline over a loaded model.
+    pub fn new(model: NerModel, options: PipelineOptions) -> Result<Self> {
+        if options.batch_size == 0 {
+            return Err(Error::Setting("batch_size must be at least 1".into()));
+        }
+        if let Some(w) = options.window {
+            if w < 8 || w > model.config().max_positions {
+                return Err(Error::Setting(format!(
+                    "window {w} is outside 8..={} (the model's positions)",
+                    model.config().max_positions
+                )));
+            }
+        }
+        if options.torch_threads > 0 {
+            tch::set_num_threads(options.torch_threads as i32);
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(options.threads)
+            .build()
+            .map_err(|e| Error::Setting(format!("cannot start {} threads: {e}", options.threads)))?;
+        Ok(Pipeline {
+            model: Arc::new(SharedModel(model)),
+            options,
+            pool,
+        })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &NerModel {
+        &self.model.0
+    }
+
+    /// The settings.
+    pub fn options(&self) -> &PipelineOptions {
+        &self.options
+    }
+
+    /// Window length in tokens, special tokens included.
+    pub fn window_len(&self) -> usize {
+        self.options
+            .window
+            .unwrap_or_else(|| self.model.0.config().window_len())
+    }
+
+    /// Entities of one text.
+    pub fn extract(&self, text: &str) -> Result<Vec<Entity>> {
+        let mut docs = self.process(&[Article::new("text", text)]);
+        docs.pop()
+            .unwrap_or_else(|| Err(Error::Model("no result".into())))
+            .map(|d| d.entities)
+    }
+
+    /// Processes articles in parallel; one result per article, in input order. A bad article
+    /// gets its own error and costs the others nothing.
+    pub fn process(&self, articles: &[Article]) -> Vec<Result<Document>> {
+        self.pool.install(|| self.process_in_pool(articles))
+    }
+
+    fn process_in_pool(&self, articles: &[Article]) -> Vec<Result<Document>> {
+        let model = &self.model.0;
+        let n_labels = model.config().labels.len();
+        let prepared: Vec<Result<Prepared>> =
+            articles.par_iter().map(|a| self.prepare(a)).collect();
+        let batches = self.batches(&prepared);
+        let outputs: Vec<Result<Vec<Vec<f32>>>> =
+            batches.par_iter().map(|b| self.forward(b, &prepared)).collect();
+
+        // Scatter each window's probabilities of the tokens it owns into its article.
+        let mut probs: Vec<Result<Vec<f32>>> = prepared
+            .iter()
+            .map(|p| match p {
+                Ok(p) => Ok(vec![0.0; p.tokens.len() * n_labels]),
+                Err(_) => Ok(Vec::new()),
+            })
+            .collect();
+        for (batch, out) in batches.iter().zip(outputs) {
+            match out {
+                Ok(rows) => {
+                    for (&(a, w), row) in batch.items.iter().zip(rows) {
+                        if let (Ok(dest), Ok(p)) = (&mut probs[a], &prepared[a]) {
+                            let win = p.windows[w];
+                            dest[win.own_start * n_labels..win.own_end * n_labels]
+                                .copy_from_slice(&row);
+                        }
+                    }
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    for &(a, _) in &batch.items {
+                        probs[a] = Err(Error::Model(msg.clone()));
+                    }
+                }
+            }
+        }
+        articles
+            .par_iter()
+            .zip(prepared)
+            .zip(probs)
+            .map(|((article, prep), probs)| {
+                let prep = prep?;
+                let probs = probs?;
+                Ok(self.document(article, &prep, &probs))
+            })
+            .collect()
+    }
+
+    fn prepare(&self, article: &Article) -> Result<Prepared> {
+        let text = &article.text;
+        if text.len() > self.options.max_text_bytes {
+            return Err(Error::input(
+                &article.id,
+                format!(
+                    "text is {} bytes, over the limit of {} (PipelineOptions::max_text_bytes)",
+                    text.len(),
+                    self.options.max_text_bytes
+                ),
+            ));
+        }
+        check_not_binary(text).map_err(|m| Error::input(&article.id, m))?;
+        let tokens = self
+            .model
+            .0
+            .tokenizer()
+            .tokenize(text)
+            .map_err(|e| Error::input(&article.id, e.to_string()))?;
+        if tokens.is_empty() {
+            return Ok(Prepared {
+                tokens,
+                windows: Vec::new(),
+            });
+        }
+        let cuts = cut_quality(&tokens.offsets, &tokens.word_of, &sentence_starts(text));
+        let max_len = self.window_len() - 2;
+        let overlap = self.options.overlap.unwrap_or(max_len / 4);
+        let windows = windows(&cuts, max_len, overlap);
+        Ok(Prepared { tokens, windows })
+    }
+
+    fn batches(&self, prepared: &[Result<Prepared>]) -> Vec<Batch> {
+        let mut all: Vec<(usize, usize, usize)> = prepared
+            .iter()
+            .enumerate()
+            .filter_map(|(a, p)| p.as_ref().ok().map(|p| (a, p)))
+            .flat_map(|(a, p)| p.windows.iter().enumerate().map(move |(w, win)| (win.len(), a, w)))
+            .collect();
+        // Longest first; ties in input order, so batches never depend on scheduling.
+        all.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+        all.chunks(self.options.batch_size)
+            .map(|c| Batch {
+                items: c.iter().map(|&(_, a, w)| (a, w)).collect(),
+                len: c[0].0 + 2,
+            })
+            .collect()
+    }
+
+    /// Runs one batch; returns per window the probabilities of the tokens it owns.
+    fn forward(&self, batch: &Batch, prepared: &[Result<Prepared>]) -> Result<Vec<Vec<f32>>> {
+        let model = &self.model.0;
+        let tok = model.tokenizer();
+        let (b, t) = (batch.items.len(), batch.len);
+        let mut ids = vec![tok.pad_id() as i64; b * t];
+        let mut mask = vec![0i64; b * t];
+        let mut casing = vec![0i64; b * t];
+        let mut spans = Vec::with_capacity(b);
+        for (row, &(a, w)) in batch.items.iter().enumerate() {
+            let p = prepared[a]
+                .as_ref()
+                .map_err(|_| Error::Model("batched a failed article".into()))?;
+            let win = p.windows[w];
+            let base = row * t;
+            ids[base] = tok.cls_id() as i64;
+            for (j, i) in (win.start..win.end).enumerate() {
+                ids[base + 1 + j] = p.tokens.ids[i] as i64;
+                casing[base + 1 + j] = p.tokens.casing[p.tokens.word_of[i] as usize] as i64;
+            }
+            ids[base + 1 + win.len()] = tok.sep_id() as i64;
+            mask[base..base + win.len() + 2].fill(1);
+            // Rows of the owned tokens, offset by the leading special token.
+            spans.push((1 + win.own_start - win.start, 1 + win.own_end - win.start));
+        }
+        let shape = [b as i64, t as i64];
+        let probs = tch::no_grad(|| -> Result<Tensor> {
+            let ids = Tensor::from_slice(&ids).view(shape);
+            let mask = Tensor::from_slice(&mask).view(shape);
+            let casing = Tensor::from_slice(&casing).view(shape);
+            let logits = model.logits(&ids, &mask, &casing, false)?;
+            Ok(logits.softmax(-1, Kind::Float))
+        })?;
+        let n_labels = model.config().labels.len() as i64;
+        spans
+            .iter()
+            .enumerate()
+            .map(|(row, &(s, e))| {
+                let part = probs
+                    .get(row as i64)
+                    .narrow(0, s as i64, (e - s) as i64)
+                    .contiguous()
+                    .view([-1]);
+                let v = Vec::<f32>::try_from(&part)?;
+                debug_assert_eq!(v.len() as i64, (e - s) as i64 * n_labels);
+                Ok(v)
+            })
+            .collect()
+    }
+
+    fn document(&self, article: &Article, prep: &Prepared, probs: &[f32]) -> Document {
+        let text = &article.text;
+        let labels = &self.model.0.config().labels;
+        let tokens = &prep.tokens;
+        let words = aggregate(
+            probs,
+            labels.len(),
+            &tokens.word_of,
+            tokens.words.len(),
+            self.options.aggregation,
+        );
+        let tags: Vec<_> = words.iter().map(|w| labels.tags()[w.label]).collect();
+        let scores: Vec<f32> = words.iter().map(|w| w.score).collect();
+        let mut chars = CharCounter::new(text);
+        let entities = spans(&tags, &scores)
+            .into_iter()
+            .filter_map(|s| {
+                let (start, end) = trim_span(text, tokens.words[s.first].0, tokens.words[s.last].1);
+                if start >= end {
+                    return None;
+                }
+                let label = labels.types()[s.typ].clone();
+                let char_start = chars.at(start);
+                let char_end = char_start + text[start..end].chars().count();
+                Some(Entity {
+                    text: text[start..end].to_string(),
+                    kind: EntityKind::from_label(&label),
+                    label,
+                    start,
+                    end,
+                    char_start,
+                    char_end,
+                    score: s.score,
+                })
+            })
+            .collect();
+        Document {
+            id: article.id.clone(),
+            text_len: text.len(),
+            title: article.title.clone(),
+            date: article.date.clone(),
+            entities,
+        }
+    }
+}
+
+/// Rejects text that is not language: NUL bytes, or mostly control characters.
+fn check_not_binary(text: &str) -> Result<(), String> {
+    if text.contains('\0') {
+        return Err("looks like binary data (contains NUL characters)".into());
+    }
+    let (mut control, mut total) = (0usize, 0usize);
+    for c in text.chars() {
+        total += 1;
+        if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+            control += 1;
+        }
+    }
+    if control > 0 && control * 10 > total {
+        return Err(format!(
+            "looks like binary data ({control} of {total} characters are control characters)"
+        ));
+    }
+    Ok(())
+}
+
+fn trim_span(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let s = &text[start..end];
+    let lead = s.len() - s.trim_start().len();
+    let trimmed = s.trim();
+    (start + lead, start + lead + trimmed.len())
+}
+
+/// Converts increasing byte offsets to char offsets in one pass over the text.
+struct CharCounter<'a> {
+    text: &'a str,
+    byte: usize,
+    char: usize,
+}
+
+impl<'a> CharCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        CharCounter {
+            text,
+            byte: 0,
+            char: 0,
+        }
+    }
+
+    fn at(&mut self, byte: usize) -> usize {
+        if byte < self.byte {
+            self.byte = 0;
+            self.char = 0;
+        }
+        self.char += self.text[self.byte..byte].chars().count();
+        self.byte = byte;
+        self.char
+    }
+}
