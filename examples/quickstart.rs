@@ -10,7 +10,10 @@ fn main() -> newsgraph::Result<()> {
     for result in pipeline.process(&articles) {
         let doc = result?;
         for e in &doc.entities {
-            println!("{:<14} {:<25} {:>4}..{:<4} {:.3}", e.kind, e.text, e.start, e.end, e.score);
+            println!(
+                "{:<14} {:<25} {:>4}..{:<4} {:.3}",
+                e.kind, e.text, e.start, e.end, e.score
+            );
         }
     }
     Ok(())

@@ -4,6 +4,9 @@
 use crate::error::{Error, Result};
 use std::path::Path;
 
+/// Byte spans of the tokens of each sentence of a document laid out as text.
+pub type TokenSpans = Vec<Vec<(usize, usize)>>;
+
 /// A sentence: tokens and their NER tags.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Sentence {
@@ -34,7 +37,7 @@ impl ConllDocument {
     /// assert_eq!(text, "EU rejects\nPeter");
     /// assert_eq!(spans[1][0], (11, 16));
     /// ```
-    pub fn text(&self) -> (String, Vec<Vec<(usize, usize)>>) {
+    pub fn text(&self) -> (String, TokenSpans) {
         let mut text = String::new();
         let mut spans = Vec::with_capacity(self.sentences.len());
         for (i, s) in self.sentences.iter().enumerate() {
@@ -125,7 +128,9 @@ mod tests {
 
     #[test]
     fn one_column_is_an_error() {
-        let err = parse("A I-PER\nlonely\n", "f.conll").unwrap_err().to_string();
+        let err = parse("A I-PER\nlonely\n", "f.conll")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("f.conll:2"), "{err}");
     }
 }

@@ -1,7 +1,7 @@
 //! Evaluation the way the field does it: entity-level exact-match precision, recall and F1
 //! (conlleval / seqeval semantics), per type and overall.
 
-use crate::conll::ConllDocument;
+use crate::conll::{ConllDocument, TokenSpans};
 use crate::decode::{spans, Prefix, Tag};
 use crate::error::Result;
 use crate::input::Article;
@@ -133,11 +133,13 @@ impl Scores {
 
     /// Counts over all types.
     pub fn overall(&self) -> Counts {
-        self.per_type.values().fold(Counts::default(), |a, c| Counts {
-            correct: a.correct + c.correct,
-            predicted: a.predicted + c.predicted,
-            gold: a.gold + c.gold,
-        })
+        self.per_type
+            .values()
+            .fold(Counts::default(), |a, c| Counts {
+                correct: a.correct + c.correct,
+                predicted: a.predicted + c.predicted,
+                gold: a.gold + c.gold,
+            })
     }
 
     /// A conlleval-style table.
@@ -185,7 +187,7 @@ fn round2(x: f64) -> f64 {
 /// Runs the pipeline on CoNLL documents (as [`ConllDocument::text`] lays them out), maps the
 /// entities back to the gold tokens (every token an entity overlaps) and scores them.
 pub fn evaluate(pipeline: &Pipeline, docs: &[ConllDocument]) -> Result<Scores> {
-    let laid_out: Vec<(String, Vec<Vec<(usize, usize)>>)> = docs.iter().map(|d| d.text()).collect();
+    let laid_out: Vec<(String, TokenSpans)> = docs.iter().map(|d| d.text()).collect();
     let articles: Vec<Article> = laid_out
         .iter()
         .enumerate()
@@ -206,8 +208,12 @@ pub fn evaluate(pipeline: &Pipeline, docs: &[ConllDocument]) -> Result<Scores> {
                 .iter()
                 .filter(|e| e.start < s1 && e.end > s0)
                 .filter_map(|e| {
-                    let first = token_spans.iter().position(|&(s, t)| s < e.end && t > e.start)?;
-                    let last = token_spans.iter().rposition(|&(s, t)| s < e.end && t > e.start)?;
+                    let first = token_spans
+                        .iter()
+                        .position(|&(s, t)| s < e.end && t > e.start)?;
+                    let last = token_spans
+                        .iter()
+                        .rposition(|&(s, t)| s < e.end && t > e.start)?;
                     Some(Chunk {
                         typ: e.label.clone(),
                         start: first,
@@ -274,7 +280,12 @@ mod tests {
     fn precision_recall_f1() {
         let mut s = Scores::default();
         s.add(
-            &[c("PER", 0, 1), c("PER", 2, 3), c("LOC", 4, 5), c("LOC", 6, 7)],
+            &[
+                c("PER", 0, 1),
+                c("PER", 2, 3),
+                c("LOC", 4, 5),
+                c("LOC", 6, 7),
+            ],
             &[c("PER", 0, 1), c("LOC", 4, 5), c("LOC", 8, 9)],
         );
         let o = s.overall();

@@ -99,7 +99,8 @@ pub fn read_jsonl<R: BufRead>(reader: R, source_name: &str) -> Vec<Result<Articl
                 )
             })
             .and_then(|s| {
-                serde_json::from_str::<Article>(s).map_err(|e| format!("not an article object: {e}"))
+                serde_json::from_str::<Article>(s)
+                    .map_err(|e| format!("not an article object: {e}"))
             });
         out.push(parsed.map_err(|m| Error::input(where_, m)));
     }

@@ -28,6 +28,8 @@ pub mod decode;
 pub mod entity;
 pub mod error;
 pub mod eval;
+#[cfg(feature = "hub")]
+pub mod hub;
 pub mod input;
 pub mod model;
 pub mod output;

@@ -14,11 +14,11 @@
 use crate::decode::LabelSet;
 use crate::error::{Error, LoadError, Result};
 use crate::tokenize::TextTokenizer;
-use rust_bert::bert::{BertConfig, BertForTokenClassification};
-use rust_bert::deberta::{DebertaConfig, DebertaForTokenClassification};
-use rust_bert::deberta_v2::{DebertaV2Config, DebertaV2ForTokenClassification};
-use rust_bert::distilbert::{DistilBertConfig, DistilBertForTokenClassification};
-use rust_bert::electra::{ElectraConfig, ElectraForTokenClassification};
+use rust_bert::bert::BertForTokenClassification;
+use rust_bert::deberta::DebertaForTokenClassification;
+use rust_bert::deberta_v2::DebertaV2ForTokenClassification;
+use rust_bert::distilbert::DistilBertForTokenClassification;
+use rust_bert::electra::ElectraForTokenClassification;
 use rust_bert::roberta::RobertaForTokenClassification;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -93,12 +93,12 @@ impl Architecture {
 }
 
 enum Network {
-    Bert(BertForTokenClassification),
-    DistilBert(DistilBertForTokenClassification),
-    Roberta(RobertaForTokenClassification),
-    Deberta(DebertaForTokenClassification),
-    DebertaV2(DebertaV2ForTokenClassification),
-    Electra(ElectraForTokenClassification),
+    Bert(Box<BertForTokenClassification>),
+    DistilBert(Box<DistilBertForTokenClassification>),
+    Roberta(Box<RobertaForTokenClassification>),
+    Deberta(Box<DebertaForTokenClassification>),
+    DebertaV2(Box<DebertaV2ForTokenClassification>),
+    Electra(Box<ElectraForTokenClassification>),
 }
 
 /// What a model folder declares, read from `config.json`.
@@ -116,6 +116,8 @@ pub struct ModelConfig {
     pub casing: bool,
     /// `config.json` as read.
     pub raw: Value,
+    /// Where it was read from (named in errors).
+    pub source: PathBuf,
 }
 
 impl ModelConfig {
@@ -135,11 +137,12 @@ impl ModelConfig {
                 path: path.to_path_buf(),
                 message: "no \"model_type\"".into(),
             })?;
-        let architecture =
-            Architecture::from_model_type(model_type).ok_or_else(|| LoadError::UnknownModelType {
+        let architecture = Architecture::from_model_type(model_type).ok_or_else(|| {
+            LoadError::UnknownModelType {
                 path: path.to_path_buf(),
                 model_type: model_type.to_string(),
-            })?;
+            }
+        })?;
         let labels = parse_id2label(&raw).map_err(|reason| LoadError::InvalidLabels {
             path: path.to_path_buf(),
             reason,
@@ -167,6 +170,7 @@ impl ModelConfig {
             window,
             casing,
             raw,
+            source: path.to_path_buf(),
         })
     }
 
@@ -185,10 +189,10 @@ fn parse_id2label(raw: &Value) -> Result<LabelSet, String> {
         .ok_or("there is no id2label object")?;
     let mut names = vec![None; map.len()];
     for (k, v) in map {
-        let i: usize = k
-            .parse()
-            .map_err(|_| format!("id {k:?} is not a number"))?;
-        let name = v.as_str().ok_or(format!("label of id {k} is not a string"))?;
+        let i: usize = k.parse().map_err(|_| format!("id {k:?} is not a number"))?;
+        let name = v
+            .as_str()
+            .ok_or(format!("label of id {k} is not a string"))?;
         let slot = names
             .get_mut(i)
             .ok_or(format!("ids are not 0..{}: found {i}", map.len()))?;
@@ -233,6 +237,17 @@ fn weights_file(dir: &Path) -> Result<PathBuf> {
         what: "weights: model.safetensors or rust_model.ot",
     }
     .into())
+}
+
+/// Reads the architecture's own configuration type from `config.json`.
+fn arch_config<T: serde::de::DeserializeOwned>(raw: &Value, path: &Path) -> Result<T> {
+    serde_json::from_value(raw.clone()).map_err(|e| {
+        LoadError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("does not fit its model_type: {e}"),
+        }
+        .into()
+    })
 }
 
 /// The name of the casing embedding's weight.
@@ -289,40 +304,27 @@ impl NerModel {
     pub fn build(config: ModelConfig, tokenizer: TextTokenizer, device: Device) -> Result<Self> {
         let vs = nn::VarStore::new(device);
         let root = vs.root();
-        let bad = |e: serde_json::Error| LoadError::Invalid {
-            path: PathBuf::from("config.json"),
-            message: format!("does not fit model_type: {e}"),
-        };
-        let raw = config.raw.clone();
+        let raw = &config.raw;
         let net = match config.architecture {
-            Architecture::Bert => Network::Bert(BertForTokenClassification::new(
+            Architecture::Bert => Network::Bert(Box::new(BertForTokenClassification::new(
                 &root,
-                &serde_json::from_value::<BertConfig>(raw).map_err(bad)?,
-            )?),
-            Architecture::Roberta | Architecture::XlmRoberta => {
-                Network::Roberta(RobertaForTokenClassification::new(
-                    &root,
-                    &serde_json::from_value::<BertConfig>(raw).map_err(bad)?,
-                )?)
-            }
-            Architecture::DistilBert => {
-                Network::DistilBert(DistilBertForTokenClassification::new(
-                    &root,
-                    &serde_json::from_value::<DistilBertConfig>(raw).map_err(bad)?,
-                )?)
-            }
-            Architecture::Deberta => Network::Deberta(DebertaForTokenClassification::new(
-                &root,
-                &serde_json::from_value::<DebertaConfig>(raw).map_err(bad)?,
-            )?),
-            Architecture::DebertaV2 => Network::DebertaV2(DebertaV2ForTokenClassification::new(
-                &root,
-                &serde_json::from_value::<DebertaV2Config>(raw).map_err(bad)?,
-            )?),
-            Architecture::Electra => Network::Electra(ElectraForTokenClassification::new(
-                &root,
-                &serde_json::from_value::<ElectraConfig>(raw).map_err(bad)?,
-            )?),
+                &arch_config(raw, &config.source)?,
+            )?)),
+            Architecture::Roberta | Architecture::XlmRoberta => Network::Roberta(Box::new(
+                RobertaForTokenClassification::new(&root, &arch_config(raw, &config.source)?)?,
+            )),
+            Architecture::DistilBert => Network::DistilBert(Box::new(
+                DistilBertForTokenClassification::new(&root, &arch_config(raw, &config.source)?)?,
+            )),
+            Architecture::Deberta => Network::Deberta(Box::new(
+                DebertaForTokenClassification::new(&root, &arch_config(raw, &config.source)?)?,
+            )),
+            Architecture::DebertaV2 => Network::DebertaV2(Box::new(
+                DebertaV2ForTokenClassification::new(&root, &arch_config(raw, &config.source)?)?,
+            )),
+            Architecture::Electra => Network::Electra(Box::new(
+                ElectraForTokenClassification::new(&root, &arch_config(raw, &config.source)?)?,
+            )),
         };
         let casing = if config.casing {
             let word = vs
@@ -437,7 +439,13 @@ impl NerModel {
 
     /// Logits `[batch, seq, labels]` for token ids `[batch, seq]`, attention mask and casing
     /// classes (`[batch, seq]`, used when the model has a casing embedding).
-    pub fn logits(&self, ids: &Tensor, mask: &Tensor, casing: &Tensor, train: bool) -> Result<Tensor> {
+    pub fn logits(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        casing: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
         let embeds = self.casing.as_ref().map(|(word, cas)| {
             Tensor::embedding(word, ids, -1, false, false)
                 + Tensor::embedding(cas, casing, -1, false, false)
@@ -447,15 +455,27 @@ impl NerModel {
             None => (Some(ids), None),
         };
         Ok(match &self.net {
-            Network::Bert(m) => m.forward_t(ids, Some(mask), None, None, embeds, train).logits,
-            Network::Roberta(m) => m.forward_t(ids, Some(mask), None, None, embeds, train).logits,
+            Network::Bert(m) => {
+                m.forward_t(ids, Some(mask), None, None, embeds, train)
+                    .logits
+            }
+            Network::Roberta(m) => {
+                m.forward_t(ids, Some(mask), None, None, embeds, train)
+                    .logits
+            }
             Network::DistilBert(m) => m.forward_t(ids, Some(mask), embeds, train)?.logits,
-            Network::Deberta(m) => m.forward_t(ids, Some(mask), None, None, embeds, train)?.logits,
+            Network::Deberta(m) => {
+                m.forward_t(ids, Some(mask), None, None, embeds, train)?
+                    .logits
+            }
             Network::DebertaV2(m) => {
                 m.forward_t(ids, Some(mask), None, None, embeds, train)?
                     .logits
             }
-            Network::Electra(m) => m.forward_t(ids, Some(mask), None, None, embeds, train).logits,
+            Network::Electra(m) => {
+                m.forward_t(ids, Some(mask), None, None, embeds, train)
+                    .logits
+            }
         })
     }
 

@@ -118,7 +118,9 @@ impl Pipeline {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(options.threads)
             .build()
-            .map_err(|e| Error::Setting(format!("cannot start {} threads: {e}", options.threads)))?;
+            .map_err(|e| {
+                Error::Setting(format!("cannot start {} threads: {e}", options.threads))
+            })?;
         Ok(Pipeline {
             model: Arc::new(SharedModel(model)),
             options,
@@ -163,8 +165,10 @@ impl Pipeline {
         let prepared: Vec<Result<Prepared>> =
             articles.par_iter().map(|a| self.prepare(a)).collect();
         let batches = self.batches(&prepared);
-        let outputs: Vec<Result<Vec<Vec<f32>>>> =
-            batches.par_iter().map(|b| self.forward(b, &prepared)).collect();
+        let outputs: Vec<Result<Vec<Vec<f32>>>> = batches
+            .par_iter()
+            .map(|b| self.forward(b, &prepared))
+            .collect();
 
         // Scatter each window's probabilities of the tokens it owns into its article.
         let mut probs: Vec<Result<Vec<f32>>> = prepared
@@ -242,7 +246,12 @@ impl Pipeline {
             .iter()
             .enumerate()
             .filter_map(|(a, p)| p.as_ref().ok().map(|p| (a, p)))
-            .flat_map(|(a, p)| p.windows.iter().enumerate().map(move |(w, win)| (win.len(), a, w)))
+            .flat_map(|(a, p)| {
+                p.windows
+                    .iter()
+                    .enumerate()
+                    .map(move |(w, win)| (win.len(), a, w))
+            })
             .collect();
         // Longest first; ties in input order, so batches never depend on scheduling.
         all.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));

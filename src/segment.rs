@@ -61,7 +61,11 @@ pub fn sentence_starts(text: &str) -> Vec<usize> {
 
 /// Classifies the cut before each token, from the tokens' byte offsets, their word ids and
 /// the sentence starts of the text.
-pub fn cut_quality(offsets: &[(usize, usize)], word_ids: &[u32], sentence_starts: &[usize]) -> Vec<Cut> {
+pub fn cut_quality(
+    offsets: &[(usize, usize)],
+    word_ids: &[u32],
+    sentence_starts: &[usize],
+) -> Vec<Cut> {
     let mut out = Vec::with_capacity(offsets.len());
     let mut next_sentence = 0;
     for (i, &(start, _)) in offsets.iter().enumerate() {
@@ -247,7 +251,13 @@ mod tests {
     #[test]
     fn own_boundary_never_splits_a_word() {
         let cuts: Vec<Cut> = (0..200)
-            .map(|i| if i % 3 == 0 { Cut::WordStart } else { Cut::InsideWord })
+            .map(|i| {
+                if i % 3 == 0 {
+                    Cut::WordStart
+                } else {
+                    Cut::InsideWord
+                }
+            })
             .collect();
         let w = windows(&cuts, 20, 6);
         check_cover(&w, 200, 20);

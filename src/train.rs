@@ -287,7 +287,8 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
             let lr = if gs < warmup_steps {
                 config.lr * gs / warmup_steps
             } else {
-                config.lr * ((total_steps as f64 - gs) / (total_steps as f64 - warmup_steps)).max(0.0)
+                config.lr
+                    * ((total_steps as f64 - gs) / (total_steps as f64 - warmup_steps)).max(0.0)
             };
             opt.set_lr(lr);
             opt.backward_step_clip_norm(&loss, 1.0);

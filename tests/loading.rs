@@ -23,19 +23,32 @@ fn entities(dir: &Path) -> Vec<(String, String)> {
 }
 
 fn expected() -> Vec<(String, String)> {
-    [("Alice Smith", "PER"), ("Paris", "LOC"), ("Acme Corp", "ORG")]
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
+    [
+        ("Alice Smith", "PER"),
+        ("Paris", "LOC"),
+        ("Acme Corp", "ORG"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect()
 }
 
 #[test]
 fn every_layout_loads_and_agrees() {
     for o in [
         TinyOptions::default(),
-        TinyOptions { prefixed: false, ..TinyOptions::default() },
-        TinyOptions { tokenizer: TokenizerFile::Json, ..TinyOptions::default() },
-        TinyOptions { ot: true, ..TinyOptions::default() },
+        TinyOptions {
+            prefixed: false,
+            ..TinyOptions::default()
+        },
+        TinyOptions {
+            tokenizer: TokenizerFile::Json,
+            ..TinyOptions::default()
+        },
+        TinyOptions {
+            ot: true,
+            ..TinyOptions::default()
+        },
     ] {
         let (_tmp, dir) = tiny(o);
         assert_eq!(entities(&dir), expected(), "{o:?}");
@@ -47,7 +60,10 @@ fn missing_config() {
     let (_tmp, dir) = tiny(TinyOptions::default());
     std::fs::remove_file(dir.join("config.json")).unwrap();
     let e = load_err(&dir);
-    assert!(matches!(&e, LoadError::MissingFile { path, .. } if path.ends_with("config.json")), "{e}");
+    assert!(
+        matches!(&e, LoadError::MissingFile { path, .. } if path.ends_with("config.json")),
+        "{e}"
+    );
     assert!(e.to_string().contains("config.json"));
 }
 
@@ -56,7 +72,10 @@ fn missing_tokenizer() {
     let (_tmp, dir) = tiny(TinyOptions::default());
     std::fs::remove_file(dir.join("vocab.txt")).unwrap();
     let e = load_err(&dir);
-    assert!(matches!(e, LoadError::MissingFile { what, .. } if what.contains("tokenizer")), "{e}");
+    assert!(
+        matches!(e, LoadError::MissingFile { what, .. } if what.contains("tokenizer")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -64,7 +83,10 @@ fn missing_weights() {
     let (_tmp, dir) = tiny(TinyOptions::default());
     std::fs::remove_file(dir.join("model.safetensors")).unwrap();
     let e = load_err(&dir);
-    assert!(matches!(e, LoadError::MissingFile { what, .. } if what.contains("weights")), "{e}");
+    assert!(
+        matches!(e, LoadError::MissingFile { what, .. } if what.contains("weights")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -78,7 +100,8 @@ fn pickle_is_refused() {
 
 fn edit_config(dir: &Path, f: impl FnOnce(&mut serde_json::Value)) {
     let p = dir.join("config.json");
-    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
     f(&mut v);
     std::fs::write(&p, v.to_string()).unwrap();
 }
@@ -88,7 +111,10 @@ fn unknown_model_type() {
     let (_tmp, dir) = tiny(TinyOptions::default());
     edit_config(&dir, |v| v["model_type"] = "gpt2".into());
     let e = load_err(&dir);
-    assert!(matches!(&e, LoadError::UnknownModelType { model_type, .. } if model_type == "gpt2"), "{e}");
+    assert!(
+        matches!(&e, LoadError::UnknownModelType { model_type, .. } if model_type == "gpt2"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -96,7 +122,10 @@ fn labels_outside_any_scheme() {
     let (_tmp, dir) = tiny(TinyOptions::default());
     edit_config(&dir, |v| v["id2label"]["1"] = "PERSON".into());
     let e = load_err(&dir);
-    assert!(matches!(&e, LoadError::InvalidLabels { reason, .. } if reason.contains("PERSON")), "{e}");
+    assert!(
+        matches!(&e, LoadError::InvalidLabels { reason, .. } if reason.contains("PERSON")),
+        "{e}"
+    );
     let (_tmp2, dir) = tiny(TinyOptions::default());
     edit_config(&dir, |v| {
         v.as_object_mut().unwrap().remove("id2label");
@@ -112,9 +141,17 @@ fn shape_mismatch_names_the_weight() {
     edit_config(&dir, |v| v["hidden_size"] = 32.into());
     let e = load_err(&dir);
     match &e {
-        LoadError::ShapeMismatch { name, expected, found, path } => {
+        LoadError::ShapeMismatch {
+            name,
+            expected,
+            found,
+            path,
+        } => {
             assert!(path.ends_with("model.safetensors"));
-            assert!(name.starts_with("bert.") || name.starts_with("classifier."), "{name}");
+            assert!(
+                name.starts_with("bert.") || name.starts_with("classifier."),
+                "{name}"
+            );
             assert_ne!(expected, found);
         }
         other => panic!("expected a shape mismatch, got {other}"),
@@ -130,7 +167,10 @@ fn missing_weight_is_named() {
         .collect();
     newsgraph::tch::Tensor::write_safetensors(&w, dir.join("model.safetensors")).unwrap();
     let e = load_err(&dir);
-    assert!(matches!(&e, LoadError::MissingWeight { name, .. } if name.starts_with("classifier.")), "{e}");
+    assert!(
+        matches!(&e, LoadError::MissingWeight { name, .. } if name.starts_with("classifier.")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -138,11 +178,17 @@ fn corrupt_files_are_named() {
     let (_tmp, dir) = tiny(TinyOptions::default());
     std::fs::write(dir.join("model.safetensors"), b"not a safetensors file").unwrap();
     let e = load_err(&dir);
-    assert!(matches!(&e, LoadError::Invalid { path, .. } if path.ends_with("model.safetensors")), "{e}");
+    assert!(
+        matches!(&e, LoadError::Invalid { path, .. } if path.ends_with("model.safetensors")),
+        "{e}"
+    );
     let (_tmp2, dir) = tiny(TinyOptions::default());
     std::fs::write(dir.join("config.json"), b"{ not json").unwrap();
     let e = load_err(&dir);
-    assert!(matches!(&e, LoadError::Invalid { path, .. } if path.ends_with("config.json")), "{e}");
+    assert!(
+        matches!(&e, LoadError::Invalid { path, .. } if path.ends_with("config.json")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -151,7 +197,11 @@ fn f16_weights_load_as_f32() {
     let w: Vec<_> = common::weights(64)
         .into_iter()
         .map(|(n, t)| {
-            let n = if n.starts_with("classifier.") { n } else { format!("bert.{n}") };
+            let n = if n.starts_with("classifier.") {
+                n
+            } else {
+                format!("bert.{n}")
+            };
             (n, t.to_kind(newsgraph::tch::Kind::Half))
         })
         .collect();

@@ -28,7 +28,10 @@ fn long_text_every_window_found_none_doubled() {
     assert_eq!(ents.len(), 80, "{ents:?}");
     for (i, pair) in ents.chunks(2).enumerate() {
         let base = i * sentence.len();
-        assert_eq!((pair[0].text.as_str(), pair[0].start, pair[0].kind.clone()), ("Alice Smith", base, EntityKind::Person));
+        assert_eq!(
+            (pair[0].text.as_str(), pair[0].start, pair[0].kind.clone()),
+            ("Alice Smith", base, EntityKind::Person)
+        );
         assert_eq!((pair[1].text.as_str(), pair[1].start), ("Paris", base + 20));
         assert_eq!(pair[1].kind, EntityKind::Location);
     }
@@ -40,14 +43,25 @@ fn many_articles_more_windows_than_batch() {
     let (_t, p) = pipeline(small_windows());
     let articles: Vec<Article> = (0..9)
         .map(|i| {
-            let text = format!("{}Acme Corp in Paris.", "the office went to the office. ".repeat(i));
+            let text = format!(
+                "{}Acme Corp in Paris.",
+                "the office went to the office. ".repeat(i)
+            );
             Article::new(format!("a{i}"), text)
         })
         .collect();
-    let docs: Vec<Document> = p.process(&articles).into_iter().map(Result::unwrap).collect();
+    let docs: Vec<Document> = p
+        .process(&articles)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     for (i, (a, d)) in articles.iter().zip(&docs).enumerate() {
         assert_eq!(d.id, a.id, "order kept");
-        let got: Vec<(&str, &str)> = d.entities.iter().map(|e| (e.text.as_str(), e.label.as_str())).collect();
+        let got: Vec<(&str, &str)> = d
+            .entities
+            .iter()
+            .map(|e| (e.text.as_str(), e.label.as_str()))
+            .collect();
         assert_eq!(got, [("Acme Corp", "ORG"), ("Paris", "LOC")], "article {i}");
         for e in &d.entities {
             assert_eq!(&a.text[e.start..e.end], e.text);
@@ -60,14 +74,27 @@ fn aggregation_strategies_differ_as_defined() {
     // "John" = "jo" (weak B-PER) + "##hn" (strong I-LOC).
     let text = "John went to Paris.";
     let run = |aggregation| {
-        let (_t, p) = pipeline(PipelineOptions { aggregation, ..PipelineOptions::default() });
+        let (_t, p) = pipeline(PipelineOptions {
+            aggregation,
+            ..PipelineOptions::default()
+        });
         p.extract(text).unwrap()
     };
     let first = run(Aggregation::First);
-    assert_eq!((first[0].text.as_str(), first[0].kind.clone()), ("John", EntityKind::Person));
-    assert!(first[0].score < 0.9, "first uses the weak first sub-token: {}", first[0].score);
+    assert_eq!(
+        (first[0].text.as_str(), first[0].kind.clone()),
+        ("John", EntityKind::Person)
+    );
+    assert!(
+        first[0].score < 0.9,
+        "first uses the weak first sub-token: {}",
+        first[0].score
+    );
     let max = run(Aggregation::Max);
-    assert_eq!((max[0].text.as_str(), max[0].kind.clone()), ("John", EntityKind::Location));
+    assert_eq!(
+        (max[0].text.as_str(), max[0].kind.clone()),
+        ("John", EntityKind::Location)
+    );
     assert!(max[0].score > 0.99);
     let avg = run(Aggregation::Average);
     assert_eq!(avg[0].kind, EntityKind::Location);
@@ -91,14 +118,22 @@ fn byte_and_char_offsets_with_non_ascii() {
         assert_eq!(by_chars, e.text);
     }
     assert_eq!((ents[0].start, ents[0].char_start), (3, 1));
-    assert!(ents[2].start > ents[2].char_start + 4, "emoji and £ are multi-byte");
+    assert!(
+        ents[2].start > ents[2].char_start + 4,
+        "emoji and £ are multi-byte"
+    );
 }
 
 #[test]
 fn bad_inputs_cost_only_themselves() {
-    let (_t, p) = pipeline(PipelineOptions { max_text_bytes: 1 << 20, ..PipelineOptions::default() });
+    let (_t, p) = pipeline(PipelineOptions {
+        max_text_bytes: 1 << 20,
+        ..PipelineOptions::default()
+    });
     let good = "Alice went to Paris.";
-    let junk: String = (0..200u32).map(|i| char::from_u32(i % 32).unwrap()).collect();
+    let junk: String = (0..200u32)
+        .map(|i| char::from_u32(i % 32).unwrap())
+        .collect();
     let articles = vec![
         Article::new("good1", good),
         Article::new("empty", ""),
@@ -118,14 +153,29 @@ fn bad_inputs_cost_only_themselves() {
         assert!(d.entities.is_empty());
     }
     let err = |i: usize| r[i].as_ref().unwrap_err().to_string();
-    assert!(err(3).starts_with("controls:") && err(3).contains("control characters"), "{}", err(3));
-    assert!(err(4).starts_with("junk:") && err(4).contains("binary"), "{}", err(4));
-    assert!(err(5).starts_with("huge:") && err(5).contains("max_text_bytes"), "{}", err(5));
+    assert!(
+        err(3).starts_with("controls:") && err(3).contains("control characters"),
+        "{}",
+        err(3)
+    );
+    assert!(
+        err(4).starts_with("junk:") && err(4).contains("binary"),
+        "{}",
+        err(4)
+    );
+    assert!(
+        err(5).starts_with("huge:") && err(5).contains("max_text_bytes"),
+        "{}",
+        err(5)
+    );
 }
 
 #[test]
 fn ten_megabytes_of_text_is_processed_whole() {
-    let (_t, p) = pipeline(PipelineOptions { batch_size: 64, ..PipelineOptions::default() });
+    let (_t, p) = pipeline(PipelineOptions {
+        batch_size: 64,
+        ..PipelineOptions::default()
+    });
     let unit = "Alice went to Paris. ";
     let n = (10 << 20) / unit.len();
     let text = unit.repeat(n);
@@ -146,17 +196,36 @@ fn unreadable_inputs_are_named() {
     let items = newsgraph::input::read_path(tmp.path());
     assert_eq!(items.len(), 2);
     let e = items[0].as_ref().unwrap_err().to_string();
-    assert!(e.contains("bad.txt") && e.contains("UTF-8") && e.contains("offset 6"), "{e}");
+    assert!(
+        e.contains("bad.txt") && e.contains("UTF-8") && e.contains("offset 6"),
+        "{e}"
+    );
     assert_eq!(items[1].as_ref().unwrap().id, "good");
     let missing = newsgraph::input::read_path(&tmp.path().join("nope.txt"));
-    assert!(missing[0].as_ref().unwrap_err().to_string().contains("nope.txt"));
+    assert!(missing[0]
+        .as_ref()
+        .unwrap_err()
+        .to_string()
+        .contains("nope.txt"));
     let jsonl = tmp.path().join("a.jsonl");
-    std::fs::write(&jsonl, "{\"id\":\"x\",\"text\":\"Paris\"}\n\nnot json\n{\"id\":\"y\"}\n").unwrap();
+    std::fs::write(
+        &jsonl,
+        "{\"id\":\"x\",\"text\":\"Paris\"}\n\nnot json\n{\"id\":\"y\"}\n",
+    )
+    .unwrap();
     let items = newsgraph::input::read_path(&jsonl);
     assert_eq!(items.len(), 3);
     assert_eq!(items[0].as_ref().unwrap().text, "Paris");
-    assert!(items[1].as_ref().unwrap_err().to_string().contains("a.jsonl:3"));
-    assert!(items[2].as_ref().unwrap_err().to_string().contains("missing field `text`"));
+    assert!(items[1]
+        .as_ref()
+        .unwrap_err()
+        .to_string()
+        .contains("a.jsonl:3"));
+    assert!(items[2]
+        .as_ref()
+        .unwrap_err()
+        .to_string()
+        .contains("missing field `text`"));
 }
 
 #[test]
@@ -165,13 +234,22 @@ fn one_and_two_threads_give_identical_output() {
         .map(|i| {
             Article::new(
                 i.to_string(),
-                format!("{}Alice Smith and Rene in Paris. Acme Corp.", "the office. ".repeat(i * 3 % 17)),
+                format!(
+                    "{}Alice Smith and Rene in Paris. Acme Corp.",
+                    "the office. ".repeat(i * 3 % 17)
+                ),
             )
         })
         .collect();
     let run = |threads| {
-        let (_t, p) = pipeline(PipelineOptions { threads, ..small_windows() });
-        p.process(&articles).into_iter().map(Result::unwrap).collect::<Vec<_>>()
+        let (_t, p) = pipeline(PipelineOptions {
+            threads,
+            ..small_windows()
+        });
+        p.process(&articles)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
     };
     let one = run(1);
     let two = run(2);
@@ -185,21 +263,47 @@ fn one_and_two_threads_give_identical_output() {
 #[test]
 fn settings_are_checked() {
     let (_tmp, dir) = tiny(TinyOptions::default());
-    let e = Pipeline::load(&dir, PipelineOptions { batch_size: 0, ..PipelineOptions::default() }).unwrap_err();
+    let e = Pipeline::load(
+        &dir,
+        PipelineOptions {
+            batch_size: 0,
+            ..PipelineOptions::default()
+        },
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("batch_size"));
-    let e = Pipeline::load(&dir, PipelineOptions { window: Some(4096), ..PipelineOptions::default() }).unwrap_err();
+    let e = Pipeline::load(
+        &dir,
+        PipelineOptions {
+            window: Some(4096),
+            ..PipelineOptions::default()
+        },
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("window"));
 }
 
 #[test]
 fn json_line_has_the_documented_fields() {
     let (_t, p) = pipeline(PipelineOptions::default());
-    let doc = p.process(&[Article::new("x", "Alice went to Paris.")]).remove(0).unwrap();
+    let doc = p
+        .process(&[Article::new("x", "Alice went to Paris.")])
+        .remove(0)
+        .unwrap();
     let v: serde_json::Value = serde_json::from_str(&doc.to_json_line()).unwrap();
     assert_eq!(v["id"], "x");
     assert_eq!(v["text_len"], 20);
     let e = &v["entities"][0];
-    for k in ["text", "label", "kind", "start", "end", "char_start", "char_end", "score"] {
+    for k in [
+        "text",
+        "label",
+        "kind",
+        "start",
+        "end",
+        "char_start",
+        "char_end",
+        "score",
+    ] {
         assert!(!e[k].is_null(), "missing {k}");
     }
     assert_eq!(e["kind"], "person");

@@ -114,9 +114,18 @@ pub fn weights(max_positions: i64) -> Vec<(String, Tensor)> {
     }
     let l = "encoder.layer.0";
     vec![
-        ("embeddings.word_embeddings.weight".into(), Tensor::from_slice(&word).view([v.len() as i64, h])),
-        ("embeddings.position_embeddings.weight".into(), zeros(&[max_positions, h])),
-        ("embeddings.token_type_embeddings.weight".into(), zeros(&[2, h])),
+        (
+            "embeddings.word_embeddings.weight".into(),
+            Tensor::from_slice(&word).view([v.len() as i64, h]),
+        ),
+        (
+            "embeddings.position_embeddings.weight".into(),
+            zeros(&[max_positions, h]),
+        ),
+        (
+            "embeddings.token_type_embeddings.weight".into(),
+            zeros(&[2, h]),
+        ),
         ("embeddings.LayerNorm.weight".into(), ones(&[h])),
         ("embeddings.LayerNorm.bias".into(), zeros(&[h])),
         (format!("{l}.attention.self.query.weight"), randn(&[h, h])),
@@ -137,7 +146,10 @@ pub fn weights(max_positions: i64) -> Vec<(String, Tensor)> {
         (format!("{l}.output.LayerNorm.bias"), zeros(&[h])),
         ("pooler.dense.weight".into(), randn(&[h, h])),
         ("pooler.dense.bias".into(), randn(&[h])),
-        ("classifier.weight".into(), Tensor::from_slice(&classifier).view([LABELS.len() as i64, h])),
+        (
+            "classifier.weight".into(),
+            Tensor::from_slice(&classifier).view([LABELS.len() as i64, h]),
+        ),
         ("classifier.bias".into(), zeros(&[LABELS.len() as i64])),
     ]
 }
