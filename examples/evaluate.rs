@@ -8,7 +8,7 @@
 //! ```
 use anyhow::{Context, Result};
 use clap::Parser;
-use newsgraph::{Aggregation, Pipeline, PipelineOptions};
+use newsgraph::{Aggregation, Engine, Pipeline, PipelineOptions};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -28,6 +28,9 @@ struct Args {
     torch_threads: usize,
     #[arg(long, default_value = "first")]
     aggregation: Aggregation,
+    /// Forward-pass engine: auto, rust-bert, fused or fused-bf16.
+    #[arg(long, default_value = "auto")]
+    engine: Engine,
     /// CoNLL file: token ... tag per line, blank lines between sentences, -DOCSTART- between
     /// documents.
     file: PathBuf,
@@ -44,6 +47,7 @@ fn main() -> Result<()> {
             threads: args.threads,
             torch_threads: args.torch_threads,
             aggregation: args.aggregation,
+            engine: args.engine,
             ..PipelineOptions::default()
         },
     )?;
@@ -59,6 +63,7 @@ fn main() -> Result<()> {
     );
     let mut json = scores.to_json();
     json["model"] = model.display().to_string().into();
+    json["engine"] = pipeline.model().engine().as_str().into();
     json["file"] = args.file.display().to_string().into();
     json["tokens"] = tokens.into();
     json["seconds"] = ((secs * 100.0).round() / 100.0).into();

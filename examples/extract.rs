@@ -10,7 +10,7 @@
 use anyhow::Result;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use newsgraph::{Aggregation, Pipeline, PipelineOptions};
+use newsgraph::{Aggregation, Engine, Pipeline, PipelineOptions};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -33,6 +33,9 @@ struct Args {
     /// Word-level aggregation of sub-token scores.
     #[arg(long, default_value = "first")]
     aggregation: Aggregation,
+    /// Forward-pass engine: auto, rust-bert, fused or fused-bf16.
+    #[arg(long, default_value = "auto")]
+    engine: Engine,
     /// Files, directories, `.jsonl` files, or `-` (JSON Lines on stdin).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -49,6 +52,7 @@ fn main() -> Result<()> {
             threads: args.threads,
             torch_threads: args.torch_threads,
             aggregation: args.aggregation,
+            engine: args.engine,
             ..PipelineOptions::default()
         },
     )?;

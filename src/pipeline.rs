@@ -10,7 +10,7 @@ use crate::decode::{aggregate, spans, Aggregation};
 use crate::entity::{Entity, EntityKind};
 use crate::error::{Error, Result};
 use crate::input::Article;
-use crate::model::{NerModel, SharedModel};
+use crate::model::{Engine, NerModel, SharedModel};
 use crate::output::Document;
 use crate::segment::{cut_quality, sentence_starts, windows, Window};
 use crate::tokenize::Tokens;
@@ -36,6 +36,8 @@ pub struct PipelineOptions {
     pub window: Option<usize>,
     /// Longer articles get an error instead of a result (never a truncated one).
     pub max_text_bytes: usize,
+    /// Which implementation runs the forward pass (used by [`Pipeline::load`]).
+    pub engine: Engine,
 }
 
 impl Default for PipelineOptions {
@@ -48,6 +50,7 @@ impl Default for PipelineOptions {
             overlap: None,
             window: None,
             max_text_bytes: 32 << 20,
+            engine: Engine::Auto,
         }
     }
 }
@@ -96,7 +99,7 @@ struct Batch {
 impl Pipeline {
     /// Loads a model folder and makes a pipeline.
     pub fn load(dir: &Path, options: PipelineOptions) -> Result<Self> {
-        Self::new(NerModel::load(dir)?, options)
+        Self::new(NerModel::load_with(dir, options.engine)?, options)
     }
 
     /// Makes a pipeline over a loaded model.

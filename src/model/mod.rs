@@ -11,6 +11,8 @@
 //! [`crate::tokenize::Casing`]) that is added to the word embeddings; `config.json` then says
 //! `"newsgraph": {"casing": true}`.
 
+mod fused;
+
 use crate::decode::LabelSet;
 use crate::error::{Error, LoadError, Result};
 use crate::tokenize::TextTokenizer;
@@ -250,6 +252,73 @@ fn arch_config<T: serde::de::DeserializeOwned>(raw: &Value, path: &Path) -> Resu
     })
 }
 
+/// Which implementation runs the forward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Engine {
+    /// The fastest engine this model and CPU support: `fused-bf16` for BERT models on CPUs
+    /// with native bf16 arithmetic (AVX512-BF16), `fused` for other BERT models,
+    /// `rust-bert` for the other architectures.
+    #[default]
+    Auto,
+    /// rust-bert's model structs in f32: the reference implementation (all architectures).
+    RustBert,
+    /// Fused attention kernels in f32 (BERT).
+    Fused,
+    /// Fused attention kernels in bfloat16 (BERT).
+    FusedBf16,
+}
+
+impl std::str::FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Engine::Auto),
+            "rust-bert" => Ok(Engine::RustBert),
+            "fused" => Ok(Engine::Fused),
+            "fused-bf16" => Ok(Engine::FusedBf16),
+            other => Err(format!(
+                "unknown engine {other:?} (expected auto, rust-bert, fused or fused-bf16)"
+            )),
+        }
+    }
+}
+
+impl Engine {
+    /// The name used on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Auto => "auto",
+            Engine::RustBert => "rust-bert",
+            Engine::Fused => "fused",
+            Engine::FusedBf16 => "fused-bf16",
+        }
+    }
+
+    /// What `Auto` becomes for an architecture on this CPU.
+    pub fn resolve(self, architecture: Architecture) -> Engine {
+        match (self, architecture) {
+            (Engine::Auto, Architecture::Bert) if cpu_has_bf16() => Engine::FusedBf16,
+            (Engine::Auto, Architecture::Bert) => Engine::Fused,
+            (Engine::Auto, _) => Engine::RustBert,
+            (other, _) => other,
+        }
+    }
+}
+
+/// Whether the CPU computes in bf16 natively (otherwise bf16 is emulated and slow).
+pub fn cpu_has_bf16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // CPUs with AMX also have AVX512-BF16.
+        std::arch::is_x86_feature_detected!("avx512bf16")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// The name of the casing embedding's weight.
 pub const CASING_WEIGHT: &str = "newsgraph.casing_embeddings";
 
@@ -261,6 +330,8 @@ pub struct NerModel {
     config: ModelConfig,
     /// (word embeddings, casing embeddings) when the model has a casing embedding.
     casing: Option<(Tensor, Tensor)>,
+    /// The fast engine, when one was chosen.
+    fused: Option<fused::FusedBert>,
 }
 
 impl std::fmt::Debug for NerModel {
@@ -291,13 +362,54 @@ impl NerModel {
     /// # Ok(()) }
     /// ```
     pub fn load(dir: &Path) -> Result<Self> {
+        Self::load_with(dir, Engine::Auto)
+    }
+
+    /// Loads a model folder for inference on the CPU with a chosen engine.
+    pub fn load_with(dir: &Path, engine: Engine) -> Result<Self> {
         let config = ModelConfig::from_dir(dir)?;
         let tokenizer = TextTokenizer::from_dir(dir)?;
         let weights = weights_file(dir)?;
         let mut model = Self::build(config, tokenizer, Device::Cpu)?;
         model.load_weights(&weights, Missing::Error)?;
         model.vs.freeze();
+        model.set_engine(engine)?;
         Ok(model)
+    }
+
+    /// Switches the inference engine (training always runs rust-bert's structs).
+    pub fn set_engine(&mut self, engine: Engine) -> Result<()> {
+        let arch = self.config.architecture;
+        let kind = match engine.resolve(arch) {
+            Engine::RustBert | Engine::Auto => {
+                self.fused = None;
+                return Ok(());
+            }
+            Engine::Fused => Kind::Float,
+            Engine::FusedBf16 => Kind::BFloat16,
+        };
+        if arch != Architecture::Bert {
+            return Err(Error::Setting(format!(
+                "engine {} runs model_type bert only; this model is {arch:?}",
+                engine.as_str()
+            )));
+        }
+        self.fused = Some(fused::FusedBert::new(
+            &self.vs.variables(),
+            &self.config.raw,
+            &self.config.source,
+            kind,
+        )?);
+        Ok(())
+    }
+
+    /// The engine that runs inference.
+    pub fn engine(&self) -> Engine {
+        match self.fused.as_ref().map(|f| f.kind()) {
+            None => Engine::RustBert,
+            Some(Kind::BFloat16) => Engine::FusedBf16,
+            Some(_) => Engine::Fused,
+        }
     }
 
     /// Builds a model with freshly initialised weights from a validated configuration.
@@ -348,6 +460,7 @@ impl NerModel {
             tokenizer,
             config,
             casing,
+            fused: None,
         })
     }
 
@@ -446,6 +559,9 @@ impl NerModel {
         casing: &Tensor,
         train: bool,
     ) -> Result<Tensor> {
+        if let (Some(fused), false) = (&self.fused, train) {
+            return fused.logits(ids, mask, casing);
+        }
         let embeds = self.casing.as_ref().map(|(word, cas)| {
             Tensor::embedding(word, ids, -1, false, false)
                 + Tensor::embedding(cas, casing, -1, false, false)
