@@ -84,6 +84,17 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
+/// Counts from [`Pipeline::window_stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WindowStats {
+    /// Windows.
+    pub windows: usize,
+    /// Tokens in the windows, special tokens included.
+    pub tokens: usize,
+    /// Tokens fed to the model, padding included.
+    pub padded_tokens: usize,
+}
+
 /// An article after tokenization and windowing.
 struct Prepared {
     tokens: Tokens,
@@ -146,6 +157,26 @@ impl Pipeline {
         self.options
             .window
             .unwrap_or_else(|| self.model.0.config().window_len())
+    }
+
+    /// How the articles would be cut and batched: windows, their tokens (special tokens
+    /// included) and the tokens after padding to each batch's longest window.
+    pub fn window_stats(&self, articles: &[Article]) -> Result<WindowStats> {
+        let prepared: Vec<Result<Prepared>> = self
+            .pool
+            .install(|| articles.par_iter().map(|a| self.prepare(a)).collect());
+        let mut stats = WindowStats::default();
+        for p in &prepared {
+            let p = p.as_ref().map_err(|e| Error::Model(e.to_string()))?;
+            stats.windows += p.windows.len();
+            stats.tokens += p.windows.iter().map(|w| w.len() + 2).sum::<usize>();
+        }
+        stats.padded_tokens = self
+            .batches(&prepared)
+            .iter()
+            .map(|b| b.len * b.items.len())
+            .sum();
+        Ok(stats)
     }
 
     /// Entities of one text.

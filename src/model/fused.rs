@@ -153,7 +153,7 @@ impl FusedBert {
         let (b, t) = (size[0], size[1]);
         let mut x = Tensor::f_embedding(&self.word, ids, -1, false, false)?;
         if let Some(c) = &self.casing {
-            x = x + Tensor::f_embedding(c, casing, -1, false, false)?;
+            x += Tensor::f_embedding(c, casing, -1, false, false)?;
         }
         x = x + self.position.f_narrow(0, 0, t)?.unsqueeze(0) + &self.token_type0;
         let mut x = self.norm(&x, &self.emb_norm)?;

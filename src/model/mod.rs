@@ -633,6 +633,14 @@ impl NerModel {
         let text = serde_json::to_string_pretty(&raw).map_err(|e| Error::Model(e.to_string()))?;
         std::fs::write(&cfg_path, text + "\n").map_err(|e| Error::io(&cfg_path, e))?;
         self.tokenizer.save(&dir.join("tokenizer.json"))?;
+        // For Hugging Face's tokenizer: the window the model was trained with.
+        let mut tok_cfg = serde_json::json!({"model_max_length": self.config.window_len()});
+        if self.config.architecture == Architecture::Bert {
+            tok_cfg["tokenizer_class"] = "BertTokenizer".into();
+        }
+        let tok_cfg_path = dir.join("tokenizer_config.json");
+        std::fs::write(&tok_cfg_path, tok_cfg.to_string() + "\n")
+            .map_err(|e| Error::io(&tok_cfg_path, e))?;
         let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
         vars.sort_by(|a, b| a.0.cmp(&b.0));
         let kind = if half { Kind::Half } else { Kind::Float };

@@ -1,0 +1,125 @@
+//! Corpus benchmark: articles/s, words/s, window tokens/s and peak RSS over a directory of
+//! articles, for each thread count and batch size asked for; the last line is JSON.
+//!
+//! ```text
+//! cargo run --release --example bench_corpus -- ../shared/corpus/bbc --limit 300 \
+//!     --threads 1,2 --batch 8,16,32 --engine fused-bf16
+//! ```
+use anyhow::{bail, Result};
+use clap::Parser;
+use newsgraph::{Article, Engine, Pipeline, PipelineOptions};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(about = "Throughput of the newsgraph pipeline over a corpus")]
+struct Args {
+    /// Directory of .txt articles (or any PATH extract accepts).
+    corpus: PathBuf,
+    /// Model folder; default: the shipped newsgraph model.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Use the first N articles (sorted by path); 0 = all.
+    #[arg(long, default_value_t = 0)]
+    limit: usize,
+    /// Worker-thread counts to measure, comma-separated.
+    #[arg(long, default_value = "1,2", value_delimiter = ',')]
+    threads: Vec<usize>,
+    /// Batch sizes to measure, comma-separated.
+    #[arg(long, default_value = "16", value_delimiter = ',')]
+    batch: Vec<usize>,
+    /// libtorch threads per forward pass.
+    #[arg(long, default_value_t = 1)]
+    torch_threads: usize,
+    /// Forward-pass engines to measure, comma-separated.
+    #[arg(long, default_value = "auto", value_delimiter = ',')]
+    engine: Vec<Engine>,
+    /// Timed runs per configuration (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+}
+
+/// Peak resident memory of this process in bytes (Linux), since the last reset.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let model_dir = args
+        .model
+        .clone()
+        .unwrap_or_else(newsgraph::default_model_dir);
+    let mut articles: Vec<Article> = newsgraph::input::read_path(&args.corpus)
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    if args.limit > 0 {
+        articles.truncate(args.limit);
+    }
+    if articles.is_empty() {
+        bail!("no articles in {}", args.corpus.display());
+    }
+    let words: usize = articles
+        .iter()
+        .map(|a| a.text.split_whitespace().count())
+        .sum();
+    let mut results = Vec::new();
+    for &engine in &args.engine {
+        for &batch in &args.batch {
+            for &threads in &args.threads {
+                let options = PipelineOptions {
+                    batch_size: batch,
+                    threads,
+                    torch_threads: args.torch_threads,
+                    engine,
+                    ..PipelineOptions::default()
+                };
+                let pipeline = Pipeline::load(&model_dir, options)?;
+                let stats = pipeline.window_stats(&articles)?;
+                pipeline.process(&articles[..articles.len().min(8)]); // warm-up
+                reset_peak_rss();
+                let mut times = Vec::new();
+                for _ in 0..args.repeat.max(1) {
+                    let t = Instant::now();
+                    let out = pipeline.process(&articles);
+                    times.push(t.elapsed().as_secs_f64());
+                    if let Some(Err(e)) = out.into_iter().find(Result::is_err) {
+                        bail!("an article failed: {e}");
+                    }
+                }
+                times.sort_by(f64::total_cmp);
+                let secs = times[times.len() / 2];
+                let r = serde_json::json!({
+                    "engine": pipeline.model().engine().as_str(),
+                    "threads": threads,
+                    "torch_threads": args.torch_threads,
+                    "batch": batch,
+                    "articles": articles.len(),
+                    "seconds": (secs * 1000.0).round() / 1000.0,
+                    "articles_per_s": (articles.len() as f64 / secs * 10.0).round() / 10.0,
+                    "words_per_s": (words as f64 / secs).round(),
+                    "window_tokens_per_s": (stats.tokens as f64 / secs).round(),
+                    "window_tokens": stats.tokens,
+                    "padded_tokens": stats.padded_tokens,
+                    "windows": stats.windows,
+                    "peak_rss_mb": peak_rss().map(|b| b / (1 << 20)),
+                });
+                eprintln!("{r}");
+                results.push(r);
+            }
+        }
+    }
+    println!(
+        "{}",
+        serde_json::json!({"corpus": args.corpus.display().to_string(), "model": model_dir.display().to_string(),
+            "words": words, "runs": results})
+    );
+    Ok(())
+}
