@@ -168,4 +168,7 @@ pub struct Entity {
     pub char_end: usize,
     /// Mean of the entity's word scores (each the probability of the word's label).
     pub score: f32,
+    /// Id of the entity's mention cluster (see [`crate::cluster`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<usize>,
 }

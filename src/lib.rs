@@ -23,6 +23,8 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod clean;
+pub mod cluster;
 pub mod conll;
 pub mod decode;
 pub mod entity;
@@ -34,7 +36,10 @@ pub mod input;
 pub mod model;
 pub mod output;
 pub mod pipeline;
+pub mod quote;
+pub mod relation;
 pub mod segment;
+pub mod temporal;
 pub mod tokenize;
 pub mod train;
 

@@ -1,6 +1,11 @@
 //! Output: one [`Document`] per article, serialized as one JSON line.
 
+use crate::clean::Skipped;
+use crate::cluster::Cluster;
 use crate::entity::Entity;
+use crate::quote::Quote;
+use crate::relation::Relation;
+use crate::temporal::Temporal;
 use serde::{Deserialize, Serialize};
 
 /// What newsgraph found in one article. Later stages add their fields to this object.
@@ -13,11 +18,27 @@ pub struct Document {
     /// The headline, when the article had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// The publication date, when the article had one.
+    /// The publication date (ISO-8601 when it could be read), from the article or from a
+    /// date line at the top of the text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
     /// Entity mentions in text order.
     pub entities: Vec<Entity>,
+    /// Mention clusters: who is who.
+    #[serde(default)]
+    pub clusters: Vec<Cluster>,
+    /// Typed relations between clusters, with evidence.
+    #[serde(default)]
+    pub relations: Vec<Relation>,
+    /// Direct quotations with their speakers.
+    #[serde(default)]
+    pub quotes: Vec<Quote>,
+    /// Dates, times, durations, money, percentages, quantities, counts and ranks.
+    #[serde(default)]
+    pub temporal: Vec<Temporal>,
+    /// Spans that are not article body (web-page furniture), marked rather than removed.
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
 }
 
 impl Document {

@@ -6,6 +6,8 @@
 //! in parallel per article. Batches are formed before any work is scheduled, so the output
 //! does not depend on the number of threads.
 
+use crate::clean::{blank, furniture, Skipped};
+use crate::cluster::cluster;
 use crate::decode::{aggregate, spans, Aggregation};
 use crate::entity::{Entity, EntityKind};
 use crate::error::{Error, Result};
@@ -13,7 +15,9 @@ use crate::input::Article;
 use crate::model::{Engine, NerModel, SharedModel};
 use crate::output::Document;
 use crate::segment::{cut_quality, sentence_starts, windows, Window};
+use crate::temporal::{article_date, find as find_temporal};
 use crate::tokenize::Tokens;
+use chrono::NaiveDate;
 use rayon::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
@@ -38,6 +42,8 @@ pub struct PipelineOptions {
     pub max_text_bytes: usize,
     /// Which implementation runs the forward pass (used by [`Pipeline::load`]).
     pub engine: Engine,
+    /// Marks web-page furniture (see [`crate::clean`]) and keeps it from the model.
+    pub clean: bool,
 }
 
 impl Default for PipelineOptions {
@@ -51,6 +57,7 @@ impl Default for PipelineOptions {
             window: None,
             max_text_bytes: 32 << 20,
             engine: Engine::Auto,
+            clean: true,
         }
     }
 }
@@ -95,10 +102,12 @@ pub struct WindowStats {
     pub padded_tokens: usize,
 }
 
-/// An article after tokenization and windowing.
+/// An article after cleaning, tokenization and windowing.
 struct Prepared {
     tokens: Tokens,
     windows: Vec<Window>,
+    date: Option<NaiveDate>,
+    skipped: Vec<Skipped>,
 }
 
 /// One forward pass: which windows of which articles.
@@ -256,23 +265,47 @@ impl Pipeline {
             ));
         }
         check_not_binary(text).map_err(|m| Error::input(&article.id, m))?;
+        let date_line = article_date(text);
+        let date = article
+            .date
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok())
+            .or(date_line.map(|(d, _)| d));
+        let skipped = if self.options.clean {
+            furniture(text, date_line.map(|(_, span)| span))
+        } else {
+            Vec::new()
+        };
+        let blanked;
+        let model_text = if skipped.is_empty() {
+            text.as_str()
+        } else {
+            blanked = blank(text, &skipped);
+            blanked.as_str()
+        };
         let tokens = self
             .model
             .0
             .tokenizer()
-            .tokenize(text)
+            .tokenize(model_text)
             .map_err(|e| Error::input(&article.id, e.to_string()))?;
-        if tokens.is_empty() {
-            return Ok(Prepared {
-                tokens,
-                windows: Vec::new(),
-            });
-        }
-        let cuts = cut_quality(&tokens.offsets, &tokens.word_of, &sentence_starts(text));
-        let max_len = self.window_len() - 2;
-        let overlap = self.options.overlap.unwrap_or(max_len / 4);
-        let windows = windows(&cuts, max_len, overlap);
-        Ok(Prepared { tokens, windows })
+        let windows = if tokens.is_empty() {
+            Vec::new()
+        } else {
+            let cuts = cut_quality(
+                &tokens.offsets,
+                &tokens.word_of,
+                &sentence_starts(model_text),
+            );
+            let max_len = self.window_len() - 2;
+            windows(&cuts, max_len, self.options.overlap.unwrap_or(max_len / 4))
+        };
+        Ok(Prepared {
+            tokens,
+            windows,
+            date,
+            skipped,
+        })
     }
 
     fn batches(&self, prepared: &[Result<Prepared>]) -> Vec<Batch> {
@@ -361,7 +394,7 @@ impl Pipeline {
         let tags: Vec<_> = words.iter().map(|w| labels.tags()[w.label]).collect();
         let scores: Vec<f32> = words.iter().map(|w| w.score).collect();
         let mut chars = CharCounter::new(text);
-        let entities = spans(&tags, &scores)
+        let mut entities: Vec<Entity> = spans(&tags, &scores)
             .into_iter()
             .filter_map(|s| {
                 let (start, end) = trim_span(text, tokens.words[s.first].0, tokens.words[s.last].1);
@@ -380,15 +413,29 @@ impl Pipeline {
                     char_start,
                     char_end,
                     score: s.score,
+                    cluster: None,
                 })
             })
             .collect();
+        let (clusters, of) = cluster(text, &entities);
+        for (e, c) in entities.iter_mut().zip(of) {
+            e.cluster = (c != usize::MAX).then_some(c);
+        }
+        let skip: Vec<(usize, usize)> = prep.skipped.iter().map(|s| (s.start, s.end)).collect();
         Document {
             id: article.id.clone(),
             text_len: text.len(),
             title: article.title.clone(),
-            date: article.date.clone(),
+            date: prep
+                .date
+                .map(|d| d.to_string())
+                .or_else(|| article.date.clone()),
+            temporal: find_temporal(text, prep.date, &skip),
+            quotes: crate::quote::find(text, &entities),
+            relations: crate::relation::find(text, &entities),
             entities,
+            clusters,
+            skipped: prep.skipped.clone(),
         }
     }
 }

@@ -1,0 +1,712 @@
+//! Relations: typed, directed links from a cluster to a cluster or a text value, with the span
+//! that supports them. Names are TAC KBP slot names (`per:title`, `org:alternate_names`, …).
+//!
+//! This is a high-precision rule layer. The rules are data: each is a regular expression over
+//! the text with every entity mention replaced by a placeholder `<KIND#i>` (`PER`, `ORG`,
+//! `LOC`, `MISC`, `ENT`), with named groups `head`, `tail` (mention indices), `heads` (a list
+//! of mentions) or `value` (a text value). `{PER:head}` in a pattern stands for
+//! `<PER#(?P<head>\d+)>`, `{LOC}` for any LOC mention, `{TITLE}` for a job title.
+
+use crate::entity::{Entity, EntityKind};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+/// The supporting span of a relation, in byte offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+/// A typed relation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Relation {
+    /// TAC KBP slot name, e.g. `per:title`.
+    pub relation: String,
+    /// Cluster id of the subject.
+    pub head: usize,
+    /// Cluster id of the object; `None` when the object is a text value (a title, an alias).
+    pub tail: Option<usize>,
+    /// The subject as written in the evidence.
+    pub head_text: String,
+    /// The object as written in the evidence.
+    pub tail_text: String,
+    /// Confidence: the rule's precision times the mentions' mean score.
+    pub score: f32,
+    /// The span that supports the relation; it contains a mention of both ends.
+    pub evidence: Evidence,
+}
+
+/// Job titles (the last word of a title phrase).
+const TITLE: &str = r"(?:President|Prime Minister|Secretary(?: of State(?: for [A-Z][a-z]+)?)?|Minister|Chancellor|Senator|Governor|Mayor|General|Professor|Director|Chairman|Chairwoman|Chief Executive|[Ss]pokes(?:man|woman|person)|[Aa]dvis[eo]r|[Aa]mbassador|King|Queen|Prince|Pope|[Ll]eader|[Cc]ommander|[Aa]nalyst|[Ee]nvoy|[Cc]hief|[Hh]ead)";
+/// Words that may stand before a title word ("Defence", "National security", "deputy").
+const TITLE_MOD: &str = r"(?:(?:[A-Z][a-z]+|national|security|foreign|defence|defense|deputy|vice|prime|senior|chief|former|foreign|interior|home)\s+){0,3}";
+/// Nouns for places in a list ("towns in the … region of …").
+const PLACE_NOUN: &str =
+    r"(?:towns?|cities|city|villages?|regions?|provinces?|ports?|areas?|districts?)";
+
+/// The rules: (relation, pattern, precision).
+const RULES: &[(&str, &str, f32)] = &[
+    // "UK Defence Secretary Ben Wallace", "US President Joe Biden", "Professor Michael Clarke"
+    (
+        "per:title",
+        r"(?P<value>{TITLE_MOD}{TITLE})\s+{PER:head}",
+        0.9,
+    ),
+    // "Ben Wallace, the Secretary of State for Defence,"
+    (
+        "per:title",
+        r"{PER:head},\s+(?:the\s+)?(?:(?:UK|US|British|American)\s+)?(?P<value>{TITLE_MOD}{TITLE})\s*[,.;]",
+        0.85,
+    ),
+    // "… Ben Wallace has said. The UK Defence Secretary was …" (a definite description)
+    (
+        "per:title",
+        r"{PER:head}[^.<\n]{0,80}[.]\s+The\s+(?:{LOC}\s+|{MISC}\s+)?(?P<value>{TITLE_MOD}{TITLE})\s+(?:was|is|has|had|said|added|told)\b",
+        0.75,
+    ),
+    // "US National security advisor Jake Sullivan" → origin US
+    (
+        "per:origin",
+        r"(?:{LOC:tail}|{MISC:tail})\s+{TITLE_MOD}{TITLE}\s+{PER:head}",
+        0.8,
+    ),
+    (
+        "per:origin",
+        r"{PER:head}[^.<\n]{0,80}[.]\s+The\s+(?:{LOC:tail}|{MISC:tail})\s+{TITLE_MOD}{TITLE}\s+(?:was|is|has|had|said|added|told)\b",
+        0.7,
+    ),
+    // "Professor Michael Clarke of King’s College London"
+    (
+        "per:employee_of",
+        r"{PER:head},?\s+(?:of|at|from)\s+(?:the\s+)?{ORG:tail}",
+        0.8,
+    ),
+    (
+        "per:employee_of",
+        r"{PER:head},\s+(?:the\s+|a\s+|an\s+)?{TITLE_MOD}{TITLE}\s+(?:of|at)\s+(?:the\s+)?{ORG:tail}",
+        0.85,
+    ),
+    // "Microsoft chief executive Satya Nadella", "the ISW's director Ann Lee"
+    (
+        "org:top_members/employees",
+        r"{ORG:head}(?:’s|'s)?\s+(?:chief executive|chairman|chairwoman|president|director|head|leader|founder|boss)\s+{PER:tail}",
+        0.85,
+    ),
+    (
+        "org:top_members/employees",
+        r"{PER:head:rev},\s+(?:the\s+)?(?:chief executive|chairman|chairwoman|president|director|head|leader|boss)\s+of\s+(?:the\s+)?{ORG:tail:rev}",
+        0.85,
+    ),
+    // "Institute for the Study of War (ISW)"
+    (
+        "org:alternate_names",
+        r"{ORG:head}\s*\(\s*(?:{ORG:same}|(?P<value>[A-Z][A-Za-z]{1,9}))\s*\)",
+        0.95,
+    ),
+    // "Russia’s State Duma"
+    (
+        "org:country_of_headquarters",
+        r"{LOC:tail}(?:’s|'s)\s+{ORG:head}",
+        0.7,
+    ),
+    // "Acme, based in Paris"
+    (
+        "org:city_of_headquarters",
+        r"{ORG:head},?\s+(?:which is\s+)?(?:based|headquartered)\s+in\s+{LOC:tail}",
+        0.85,
+    ),
+    // "Acme, founded by Ann Lee"; "Ann Lee, the founder of Acme"
+    (
+        "org:founded_by",
+        r"{ORG:head},?\s+(?:which was\s+)?(?:co-?)?founded\s+by\s+{PER:tail}",
+        0.9,
+    ),
+    (
+        "org:founded_by",
+        r"{PER:tail},\s+(?:the\s+)?(?:co-?)?founder\s+of\s+(?:the\s+)?{ORG:head}",
+        0.9,
+    ),
+    // "Finland, a member of NATO"
+    (
+        "org:members",
+        r"(?:{LOC:tail}|{ORG:tail}),\s+(?:a|an|now a)\s+member\s+of\s+(?:the\s+)?{ORG:head}",
+        0.85,
+    ),
+    // "Instagram, a subsidiary of Meta"
+    (
+        "org:subsidiaries",
+        r"{ORG:tail},\s+(?:a|the)\s+(?:subsidiary|unit|division)\s+of\s+(?:the\s+)?{ORG:head}",
+        0.9,
+    ),
+    // "Izyum and Kupiansk, towns in the Kharkiv region of Ukraine"
+    (
+        "loc:located_in",
+        r"(?P<heads>{LOC}(?:,\s+{LOC})*(?:,?\s+and\s+{LOC})?),\s+(?:both\s+)?(?:the\s+)?{PLACE_NOUN}\s+in\s+(?:the\s+)?(?:[a-z]+\s+)?{LOC:tail}",
+        0.85,
+    ),
+    (
+        "loc:located_in",
+        r"\b(?:the\s+)?{LOC:head}\s+(?:region|oblast|province|district)\s+of\s+{LOC:tail}",
+        0.85,
+    ),
+    (
+        "loc:located_in",
+        r"\b(?:city|town|village|port|capital)\s+of\s+{LOC:head}\s+in\s+(?:the\s+)?{LOC:tail}",
+        0.85,
+    ),
+    // "Yuriy Sak told BBC Radio 4's Today programme"
+    (
+        "per:spoke_to",
+        r"{PER:head}\s+(?:told|was speaking to|spoke to|said to)\s+(?:the\s+)?{ORG:tail}",
+        0.85,
+    ),
+    (
+        "per:spoke_to",
+        r"{PER:head},?\s+(?:speaking|in an interview)\s+(?:to|with)\s+(?:the\s+)?{ORG:tail}",
+        0.85,
+    ),
+    // "Ann Lee, who lives in Paris"
+    (
+        "per:cities_of_residence",
+        r"{PER:head},?\s+who\s+lives\s+in\s+{LOC:tail:city}",
+        0.8,
+    ),
+    (
+        "per:countries_of_residence",
+        r"{PER:head},?\s+who\s+lives\s+in\s+{LOC:tail:country}",
+        0.8,
+    ),
+];
+
+struct Compiled {
+    relation: &'static str,
+    re: Regex,
+    score: f32,
+    /// `Some(true)`: the tail must be a country; `Some(false)`: must not be.
+    country: Option<bool>,
+}
+
+fn expand(pattern: &str) -> (String, Option<bool>) {
+    let mut p = pattern
+        .replace("{TITLE_MOD}", TITLE_MOD)
+        .replace("{TITLE}", TITLE)
+        .replace("{PLACE_NOUN}", PLACE_NOUN);
+    let country = if p.contains(":city}") {
+        Some(false)
+    } else if p.contains(":country}") {
+        Some(true)
+    } else {
+        None
+    };
+    p = p
+        .replace(":city}", "}")
+        .replace(":country}", "}")
+        .replace(":rev}", "}");
+    for kind in ["PER", "ORG", "LOC", "MISC", "ENT"] {
+        p = p.replace(&format!("{{{kind}}}"), &format!(r"<{kind}#\d+>"));
+        for (slot, group) in [("head", "head"), ("same", "same")] {
+            p = p.replace(
+                &format!("{{{kind}:{slot}}}"),
+                &format!(r"<{kind}#(?P<{group}>\d+)>"),
+            );
+        }
+        // A pattern may offer several kinds for the tail: number the groups apart.
+        let mut n = 0;
+        while let Some(i) = p.find(&format!("{{{kind}:tail}}")) {
+            let tag = format!("{{{kind}:tail}}");
+            let group = if n == 0 && !p.contains("(?P<tail>") {
+                "tail".to_string()
+            } else {
+                format!("tail{}{n}", kind.to_lowercase())
+            };
+            p.replace_range(i..i + tag.len(), &format!(r"<{kind}#(?P<{group}>\d+)>"));
+            n += 1;
+        }
+    }
+    (p, country)
+}
+
+fn rules() -> &'static [Compiled] {
+    static RULES_C: OnceLock<Vec<Compiled>> = OnceLock::new();
+    RULES_C.get_or_init(|| {
+        RULES
+            .iter()
+            .map(|&(relation, pattern, score)| {
+                let (p, country) = expand(pattern);
+                Compiled {
+                    relation,
+                    re: Regex::new(&p).unwrap_or_else(|e| panic!("rule {relation} {pattern}: {e}")),
+                    score,
+                    country,
+                }
+            })
+            .collect()
+    })
+}
+
+/// Countries (for residence and headquarters slots), lower case.
+const COUNTRIES: &[&str] = &[
+    "afghanistan",
+    "argentina",
+    "australia",
+    "austria",
+    "belarus",
+    "belgium",
+    "brazil",
+    "britain",
+    "canada",
+    "china",
+    "czech republic",
+    "denmark",
+    "egypt",
+    "england",
+    "estonia",
+    "finland",
+    "france",
+    "georgia",
+    "germany",
+    "greece",
+    "hungary",
+    "india",
+    "indonesia",
+    "iran",
+    "iraq",
+    "ireland",
+    "israel",
+    "italy",
+    "japan",
+    "kazakhstan",
+    "latvia",
+    "lithuania",
+    "mexico",
+    "moldova",
+    "netherlands",
+    "new zealand",
+    "nigeria",
+    "north korea",
+    "norway",
+    "pakistan",
+    "poland",
+    "portugal",
+    "romania",
+    "russia",
+    "saudi arabia",
+    "scotland",
+    "south africa",
+    "south korea",
+    "spain",
+    "sweden",
+    "switzerland",
+    "syria",
+    "turkey",
+    "uk",
+    "ukraine",
+    "united kingdom",
+    "united states",
+    "us",
+    "usa",
+    "wales",
+];
+
+fn tag(kind: &EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Person => "PER",
+        EntityKind::Organization => "ORG",
+        EntityKind::Location | EntityKind::Gpe | EntityKind::Facility => "LOC",
+        EntityKind::Misc | EntityKind::Norp => "MISC",
+        _ => "ENT",
+    }
+}
+
+/// The text with entity placeholders, and a map back to the original offsets.
+struct Abstracted {
+    text: String,
+    /// (start in `text`, start in the original, length in the original, entity) per segment.
+    segments: Vec<(usize, usize, usize, Option<usize>)>,
+}
+
+impl Abstracted {
+    fn new(text: &str, entities: &[Entity]) -> Self {
+        let mut out = String::with_capacity(text.len() + entities.len() * 8);
+        let mut segments = Vec::new();
+        let mut pos = 0;
+        for (i, e) in entities.iter().enumerate() {
+            if e.start < pos {
+                continue;
+            }
+            segments.push((out.len(), pos, e.start - pos, None));
+            out.push_str(&text[pos..e.start].replace('<', "~"));
+            segments.push((out.len(), e.start, e.end - e.start, Some(i)));
+            out.push_str(&format!("<{}#{i}>", tag(&e.kind)));
+            pos = e.end;
+        }
+        segments.push((out.len(), pos, text.len() - pos, None));
+        out.push_str(&text[pos..].replace('<', "~"));
+        Abstracted {
+            text: out,
+            segments,
+        }
+    }
+
+    /// Original offset of an abstract offset; a placeholder maps to its mention's start, or
+    /// end when `end` is true.
+    fn original(&self, at: usize, end: bool) -> usize {
+        let i = self
+            .segments
+            .partition_point(|s| s.0 <= at)
+            .saturating_sub(1);
+        let (a, o, len, ent) = self.segments[i];
+        match ent {
+            Some(_) if end && at > a => o + len,
+            Some(_) => o,
+            None => o + (at - a).min(len),
+        }
+    }
+}
+
+/// Finds relations between the clusters of an article. `cluster_of[i]` is entity `i`'s
+/// cluster.
+///
+/// ```
+/// use newsgraph::{Entity, EntityKind};
+/// let text = "US President Joe Biden spoke.";
+/// let mk = |t: &str, k: EntityKind, s: usize, c: usize| Entity { text: t.into(), label: String::new(), kind: k,
+///     start: s, end: s + t.len(), char_start: s, char_end: s + t.len(), score: 1.0, cluster: Some(c) };
+/// let e = [mk("US", EntityKind::Location, 0, 0), mk("Joe Biden", EntityKind::Person, 13, 1)];
+/// let r = newsgraph::relation::find(text, &e);
+/// // Sorted by evidence: "US President Joe Biden", then "President Joe Biden".
+/// assert_eq!((r[0].relation.as_str(), r[0].tail), ("per:origin", Some(0)));
+/// assert_eq!((r[1].relation.as_str(), r[1].head_text.as_str(), r[1].tail_text.as_str()), ("per:title", "Joe Biden", "President"));
+/// ```
+pub fn find(text: &str, entities: &[Entity]) -> Vec<Relation> {
+    let abs = Abstracted::new(text, entities);
+    let mut out: Vec<Relation> = Vec::new();
+    let mention = |g: Option<regex::Match>| {
+        g.and_then(|m| m.as_str().parse::<usize>().ok())
+            .filter(|&i| i < entities.len())
+    };
+    for rule in rules() {
+        for c in rule.re.captures_iter(&abs.text) {
+            let Some(m) = c.get(0) else { continue };
+            let evidence = Evidence {
+                start: abs.original(m.start(), false),
+                end: abs.original(m.end(), true),
+            };
+            let tail_mention = rule
+                .re
+                .capture_names()
+                .flatten()
+                .filter(|n| n.starts_with("tail"))
+                .find_map(|n| mention(c.name(n)));
+            let heads: Vec<usize> = match (mention(c.name("head")), c.name("heads")) {
+                (Some(h), _) => vec![h],
+                (None, Some(list)) => placeholder_ids(list.as_str()),
+                _ => continue,
+            };
+            for h in heads {
+                let head = &entities[h];
+                let Some(head_cluster) = head.cluster else {
+                    continue;
+                };
+                let (tail, tail_text, score) = if let Some(t) = tail_mention {
+                    let te = &entities[t];
+                    if let Some(want) = rule.country {
+                        if COUNTRIES.contains(&te.text.to_lowercase().as_str()) != want {
+                            continue;
+                        }
+                    }
+                    (te.cluster, te.text.clone(), (head.score + te.score) / 2.0)
+                } else if let Some(same) = mention(c.name("same")) {
+                    (
+                        None,
+                        entities[same].text.clone(),
+                        (head.score + entities[same].score) / 2.0,
+                    )
+                } else if let Some(v) = c.name("value") {
+                    let s = abs.original(v.start(), false);
+                    let e = abs.original(v.end(), true);
+                    (None, text[s..e].trim().to_string(), head.score)
+                } else {
+                    continue;
+                };
+                if tail.is_some() && tail == Some(head_cluster) {
+                    continue;
+                }
+                let r = Relation {
+                    relation: rule.relation.to_string(),
+                    head: head_cluster,
+                    tail,
+                    head_text: head.text.clone(),
+                    tail_text,
+                    score: ((rule.score * score) * 1000.0).round() / 1000.0,
+                    evidence,
+                };
+                let dup = out.iter().any(|o| {
+                    o.relation == r.relation
+                        && o.head == r.head
+                        && o.tail == r.tail
+                        && (o.tail.is_some() || o.tail_text == r.tail_text)
+                });
+                if !dup {
+                    out.push(r);
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        (a.evidence.start, a.evidence.end, &a.relation).cmp(&(
+            b.evidence.start,
+            b.evidence.end,
+            &b.relation,
+        ))
+    });
+    out
+}
+
+fn placeholder_ids(s: &str) -> Vec<usize> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"<[A-Z]+#(\d+)>").unwrap_or_else(|e| unreachable!("{e}")))
+        .captures_iter(s)
+        .filter_map(|c| c.get(1)?.as_str().parse().ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use EntityKind::*;
+
+    /// Entities by (text, kind), found in order; each its own cluster unless `same` says.
+    fn ents(text: &str, spec: &[(&str, EntityKind)]) -> Vec<Entity> {
+        let mut from = 0;
+        let mut seen: Vec<String> = Vec::new();
+        spec.iter()
+            .map(|(t, k)| {
+                let s = from + text[from..].find(t).unwrap_or_else(|| panic!("{t}"));
+                from = s + t.len();
+                let c = seen.iter().position(|x| x == t).unwrap_or_else(|| {
+                    seen.push(t.to_string());
+                    seen.len() - 1
+                });
+                Entity {
+                    text: t.to_string(),
+                    label: String::new(),
+                    kind: k.clone(),
+                    start: s,
+                    end: s + t.len(),
+                    char_start: s,
+                    char_end: s + t.len(),
+                    score: 1.0,
+                    cluster: Some(c),
+                }
+            })
+            .collect()
+    }
+
+    fn rel(text: &str, spec: &[(&str, EntityKind)]) -> Vec<(String, String, String)> {
+        let e = ents(text, spec);
+        let r = find(text, &e);
+        for x in &r {
+            // The evidence holds a mention of both ends.
+            let ev = &text[x.evidence.start..x.evidence.end];
+            assert!(
+                ev.contains(&x.head_text) && ev.contains(&x.tail_text),
+                "{x:?} in {ev:?}"
+            );
+        }
+        r.into_iter()
+            .map(|r| (r.relation, r.head_text, r.tail_text))
+            .collect()
+    }
+
+    fn t(a: &str, b: &str, c: &str) -> (String, String, String) {
+        (a.into(), b.into(), c.into())
+    }
+
+    #[test]
+    fn titles_before_after_and_described() {
+        let r = rel(
+            "UK Defence Secretary Ben Wallace spoke.",
+            &[("UK", Location), ("Ben Wallace", Person)],
+        );
+        assert_eq!(
+            r,
+            [
+                t("per:origin", "Ben Wallace", "UK"),
+                t("per:title", "Ben Wallace", "Defence Secretary")
+            ]
+        );
+        let r = rel(
+            "Ben Wallace, the Secretary of State for Defence, has said so.",
+            &[("Ben Wallace", Person)],
+        );
+        assert_eq!(
+            r,
+            [t(
+                "per:title",
+                "Ben Wallace",
+                "Secretary of State for Defence"
+            )]
+        );
+        let r = rel(
+            "Ben Wallace has said it. The UK Defence Secretary was speaking.",
+            &[("Ben Wallace", Person), ("UK", Location)],
+        );
+        assert_eq!(
+            r,
+            [
+                t("per:origin", "Ben Wallace", "UK"),
+                t("per:title", "Ben Wallace", "Defence Secretary")
+            ]
+        );
+        let r = rel(
+            "Professor Michael Clarke of King’s College London said",
+            &[
+                ("Michael Clarke", Person),
+                ("King’s College London", Organization),
+            ],
+        );
+        assert_eq!(
+            r,
+            [
+                t("per:title", "Michael Clarke", "Professor"),
+                t("per:employee_of", "Michael Clarke", "King’s College London")
+            ]
+        );
+    }
+
+    #[test]
+    fn titles_do_not_fire_on_plain_text() {
+        assert!(rel(
+            "Ben Wallace, who was tired, left Paris.",
+            &[("Ben Wallace", Person), ("Paris", Location)]
+        )
+        .is_empty());
+        assert!(rel(
+            "He met President officials and Ben Wallace.",
+            &[("Ben Wallace", Person)]
+        )
+        .is_empty());
+        assert!(rel(
+            "The Secretary left. Ben Wallace stayed.",
+            &[("Ben Wallace", Person)]
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn acronyms_possessives_and_places() {
+        let r = rel(
+            "the Institute for the Study of War (ISW) said",
+            &[
+                ("Institute for the Study of War", Organization),
+                ("ISW", Organization),
+            ],
+        );
+        assert_eq!(
+            r,
+            [t(
+                "org:alternate_names",
+                "Institute for the Study of War",
+                "ISW"
+            )]
+        );
+        let r = rel(
+            "the UK Ministry of Defence (MoD) said",
+            &[("UK Ministry of Defence", Organization)],
+        );
+        assert_eq!(
+            r,
+            [t("org:alternate_names", "UK Ministry of Defence", "MoD")]
+        );
+        let r = rel(
+            "Yesterday, Russia’s State Duma voted.",
+            &[("Russia", Location), ("State Duma", Organization)],
+        );
+        assert_eq!(
+            r,
+            [t("org:country_of_headquarters", "State Duma", "Russia")]
+        );
+        let r = rel(
+            "Izyum and Kupiansk, towns in the Kharkiv region of Ukraine, fell.",
+            &[
+                ("Izyum", Location),
+                ("Kupiansk", Location),
+                ("Kharkiv", Location),
+                ("Ukraine", Location),
+            ],
+        );
+        assert_eq!(
+            r,
+            [
+                t("loc:located_in", "Izyum", "Kharkiv"),
+                t("loc:located_in", "Kupiansk", "Kharkiv"),
+                t("loc:located_in", "Kharkiv", "Ukraine")
+            ]
+        );
+        let r = rel(
+            "The port city of Kherson in Ukraine fell.",
+            &[("Kherson", Location), ("Ukraine", Location)],
+        );
+        assert_eq!(r, [t("loc:located_in", "Kherson", "Ukraine")]);
+        assert!(rel(
+            "Troops in Kherson and Ukraine (UA) left Russia’s army.",
+            &[
+                ("Kherson", Location),
+                ("Ukraine", Location),
+                ("Russia", Location)
+            ]
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn media_founders_members_residence() {
+        let r = rel(
+            "Yuriy Sak told BBC Radio 4's Today programme:",
+            &[("Yuriy Sak", Person), ("BBC Radio 4", Organization)],
+        );
+        assert_eq!(r, [t("per:spoke_to", "Yuriy Sak", "BBC Radio 4")]);
+        let r = rel(
+            "Acme, founded by Ann Lee, and Finland, a member of NATO.",
+            &[
+                ("Acme", Organization),
+                ("Ann Lee", Person),
+                ("Finland", Location),
+                ("NATO", Organization),
+            ],
+        );
+        assert_eq!(
+            r,
+            [
+                t("org:founded_by", "Acme", "Ann Lee"),
+                t("org:members", "NATO", "Finland")
+            ]
+        );
+        let r = rel(
+            "Ann Lee, who lives in Paris, and Bob Ray, who lives in France.",
+            &[
+                ("Ann Lee", Person),
+                ("Paris", Location),
+                ("Bob Ray", Person),
+                ("France", Location),
+            ],
+        );
+        assert_eq!(
+            r,
+            [
+                t("per:cities_of_residence", "Ann Lee", "Paris"),
+                t("per:countries_of_residence", "Bob Ray", "France")
+            ]
+        );
+        assert!(rel(
+            "Ann Lee told friends about BBC Radio.",
+            &[("Ann Lee", Person), ("BBC Radio", Organization)]
+        )
+        .is_empty());
+    }
+}

@@ -1,0 +1,852 @@
+//! Dates and numbers: DATE, TIME, DURATION, MONEY, PERCENT, QUANTITY, CARDINAL and ORDINAL
+//! expressions found by rules, with normalized values.
+//!
+//! Dates resolve against the article date: "February 24" → `2022-02-24`, "Friday" → the last
+//! Friday on or before the article date, "yesterday", "last month" → `2022-10`, "September" →
+//! `2022-09`. Numbers are parsed: "80,000 troops" → 80000 with unit `troops`, "6,000 sq km" →
+//! 6000 `km²`, "a fifth" → 0.2, "£5m" → 5000000 `GBP`.
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+/// The type of a temporal or numeric expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TemporalLabel {
+    /// A calendar date or period.
+    Date,
+    /// A time of day.
+    Time,
+    /// A length of time.
+    Duration,
+    /// An amount of money.
+    Money,
+    /// A percentage.
+    Percent,
+    /// A measurement with a unit.
+    Quantity,
+    /// A count.
+    Cardinal,
+    /// A rank ("first", "3rd").
+    Ordinal,
+}
+
+/// A normalized value: an ISO-8601 string (dates, times, durations) or a number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// A number.
+    Number(f64),
+    /// An ISO-8601 date (`2022-02-24`), month (`2022-09`), year (`2022`), week (`2022-W45`),
+    /// time (`05:00`) or duration (`P3D`).
+    Text(String),
+}
+
+/// One expression.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Temporal {
+    /// The exact slice of the text.
+    pub text: String,
+    /// The type.
+    pub label: TemporalLabel,
+    /// The normalized value; `None` when it cannot be resolved (a weekday without an article
+    /// date, say).
+    pub value: Option<Value>,
+    /// The unit of a number: a currency code, `%`, `km²`, or the counted noun ("troops").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Byte offset of the first byte.
+    pub start: usize,
+    /// Byte offset one past the last byte.
+    pub end: usize,
+}
+
+fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pattern).unwrap_or_else(|e| unreachable!("{e}")))
+}
+
+const MONTHS: &str = "January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec";
+const WEEKDAYS: &str = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday";
+
+fn month_number(name: &str) -> Option<u32> {
+    let n = name.to_ascii_lowercase();
+    let names = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    names
+        .iter()
+        .position(|m| n.starts_with(m))
+        .map(|i| i as u32 + 1)
+}
+
+fn weekday(name: &str) -> Option<Weekday> {
+    name.parse().ok()
+}
+
+/// The article date from a date line among the first lines of the text ("date 2022-11-12",
+/// "Thu, 2 February 2023", "2 February 2023"), with the line's byte span.
+///
+/// ```
+/// use newsgraph::temporal::article_date;
+/// let (d, span) = article_date(" date 2022-11-12 \n\nBody.").unwrap();
+/// assert_eq!(d.to_string(), "2022-11-12");
+/// assert_eq!(span, (1, 16));
+/// assert_eq!(article_date("Thu, 2 February 2023\n\nText").unwrap().0.to_string(), "2023-02-02");
+/// assert!(article_date("Russia withdrew on 2 February 2023.").is_none());
+/// ```
+pub fn article_date(text: &str) -> Option<(NaiveDate, (usize, usize))> {
+    static LINE: OnceLock<Regex> = OnceLock::new();
+    let line_re = re(
+        &LINE,
+        &format!(
+            r"(?i)^(?:(?:date|published|updated)\s*:?\s*)?(?:(?:{WEEKDAYS}|Mon|Tue|Tues|Wed|Thu|Thurs|Fri|Sat|Sun),?\s+)?(?:(\d{{4}})-(\d{{2}})-(\d{{2}})|(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTHS})\.?,?\s+(\d{{4}})|({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}}))$"
+        ),
+    );
+    let mut offset = 0;
+    for (seen, raw) in text.split_inclusive('\n').enumerate() {
+        if seen >= 6 {
+            break;
+        }
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let lead = line.len() - line.trim_start().len();
+        let trimmed = line.trim();
+        let start = offset + lead;
+        offset += raw.len();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let c = line_re.captures(trimmed)?;
+        let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+        let date = if let (Some(y), Some(m), Some(d)) = (num(1), num(2), num(3)) {
+            NaiveDate::from_ymd_opt(y as i32, m, d)
+        } else if let (Some(d), Some(m), Some(y)) = (num(4), c.get(5), num(6)) {
+            NaiveDate::from_ymd_opt(y as i32, month_number(m.as_str())?, d)
+        } else {
+            let (m, d, y) = (c.get(7)?, num(8)?, num(9)?);
+            NaiveDate::from_ymd_opt(y as i32, month_number(m.as_str())?, d)
+        }?;
+        return Some((date, (start, start + trimmed.len())));
+    }
+    None
+}
+
+struct Found {
+    start: usize,
+    end: usize,
+    label: TemporalLabel,
+    value: Option<Value>,
+    unit: Option<String>,
+}
+
+fn parse_number(s: &str) -> Option<f64> {
+    s.replace(',', "").parse().ok()
+}
+
+fn scale(word: &str) -> f64 {
+    match word.to_ascii_lowercase().as_str() {
+        "k" | "thousand" => 1e3,
+        "m" | "mn" | "million" => 1e6,
+        "bn" | "b" | "billion" => 1e9,
+        "tn" | "trillion" => 1e12,
+        _ => 1.0,
+    }
+}
+
+fn word_number(w: &str) -> Option<f64> {
+    let n = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+    ];
+    let w = w.to_ascii_lowercase();
+    if let Some(i) = n.iter().position(|x| *x == w) {
+        return Some(i as f64);
+    }
+    Some(match w.as_str() {
+        "a" | "an" | "a single" => 1.0,
+        "thirty" => 30.0,
+        "forty" => 40.0,
+        "fifty" => 50.0,
+        "hundred" | "a hundred" => 100.0,
+        "thousand" | "a thousand" => 1000.0,
+        "dozen" | "a dozen" => 12.0,
+        _ => return None,
+    })
+}
+
+const NUM_WORDS: &str = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|hundred|thousand|dozen";
+
+/// Finds the expressions of a text. `date` is the article date that relative dates resolve
+/// against; `skip` are spans to leave alone (furniture). Results are sorted and disjoint.
+///
+/// ```
+/// use newsgraph::temporal::{find, TemporalLabel, Value};
+/// let d = chrono::NaiveDate::from_ymd_opt(2022, 11, 12);
+/// let t = find("Troops left on Friday, as 80,000 soldiers fled since February 24.", d, &[]);
+/// assert_eq!(t[0].value, Some(Value::Text("2022-11-11".into())));
+/// assert_eq!((t[1].label, t[1].value.clone(), t[1].unit.as_deref()),
+///            (TemporalLabel::Cardinal, Some(Value::Number(80000.0)), Some("soldiers")));
+/// assert_eq!(t[2].value, Some(Value::Text("2022-02-24".into())));
+/// ```
+pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec<Temporal> {
+    let mut found: Vec<Found> = Vec::new();
+    let mut taken: Vec<(usize, usize)> = skip.to_vec();
+    let free =
+        |taken: &[(usize, usize)], s: usize, e: usize| !taken.iter().any(|&(a, b)| s < b && e > a);
+    let add = |found: &mut Vec<Found>, taken: &mut Vec<(usize, usize)>, f: Found| {
+        if free(taken, f.start, f.end) {
+            taken.push((f.start, f.end));
+            found.push(f);
+        }
+    };
+
+    // MONEY: £5m, $1.2 billion, €300, 40 million pounds.
+    static MONEY: OnceLock<Regex> = OnceLock::new();
+    let money = re(
+        &MONEY,
+        r"(?i)([£$€])\s?(\d[\d,]*(?:\.\d+)?)(?:\s?(bn|m|k|tn|million|billion|trillion)\b)?|\b(\d[\d,]*(?:\.\d+)?)(?:\s(million|billion|trillion))?\s(pounds|dollars|euros)\b",
+    );
+    for c in money.captures_iter(text) {
+        let m = c.get(0).map(|m| (m.start(), m.end()));
+        let Some((s, e)) = m else { continue };
+        let (amount, sc, cur) = match (c.get(1), c.get(4)) {
+            (Some(sym), _) => (c.get(2), c.get(3), sym.as_str()),
+            (None, Some(n)) => (Some(n), c.get(5), c.get(6).map_or("", |m| m.as_str())),
+            _ => continue,
+        };
+        let currency = match cur.to_ascii_lowercase().as_str() {
+            "£" | "pounds" => "GBP",
+            "$" | "dollars" => "USD",
+            _ => "EUR",
+        };
+        let value = amount
+            .and_then(|a| parse_number(a.as_str()))
+            .map(|v| v * sc.map_or(1.0, |s| scale(s.as_str())));
+        add(
+            &mut found,
+            &mut taken,
+            Found {
+                start: s,
+                end: e,
+                label: TemporalLabel::Money,
+                value: value.map(Value::Number),
+                unit: Some(currency.into()),
+            },
+        );
+    }
+
+    // PERCENT: 12%, 3.5 per cent.
+    static PERCENT: OnceLock<Regex> = OnceLock::new();
+    let percent = re(&PERCENT, r"(?i)\b(\d+(?:\.\d+)?)\s?(?:%|per\s?cent\b)");
+    for c in percent.captures_iter(text) {
+        let (Some(m), Some(n)) = (c.get(0), c.get(1)) else {
+            continue;
+        };
+        add(
+            &mut found,
+            &mut taken,
+            Found {
+                start: m.start(),
+                end: m.end(),
+                label: TemporalLabel::Percent,
+                value: parse_number(n.as_str()).map(Value::Number),
+                unit: Some("%".into()),
+            },
+        );
+    }
+
+    // DATE: explicit dates first, then months, weekdays, relative expressions, years.
+    static ISO: OnceLock<Regex> = OnceLock::new();
+    for m in re(&ISO, r"\b\d{4}-\d{2}-\d{2}\b").find_iter(text) {
+        let v = NaiveDate::parse_from_str(m.as_str(), "%Y-%m-%d")
+            .ok()
+            .map(|d| Value::Text(d.to_string()));
+        add(
+            &mut found,
+            &mut taken,
+            Found {
+                start: m.start(),
+                end: m.end(),
+                label: TemporalLabel::Date,
+                value: v,
+                unit: None,
+            },
+        );
+    }
+    static MDY: OnceLock<Regex> = OnceLock::new();
+    let mdy = re(
+        &MDY,
+        &format!(
+            r"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({MONTHS})|({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b)(?:,?\s+(\d{{4}})\b)?"
+        ),
+    );
+    for c in mdy.captures_iter(text) {
+        let Some(m) = c.get(0) else { continue };
+        let (day, month) = match (c.get(1), c.get(2), c.get(3), c.get(4)) {
+            (Some(d), Some(mo), _, _) => (d, mo),
+            (_, _, Some(mo), Some(d)) => (d, mo),
+            _ => continue,
+        };
+        let (Some(month), Ok(day)) = (month_number(month.as_str()), day.as_str().parse::<u32>())
+        else {
+            continue;
+        };
+        let year = c.get(5).and_then(|y| y.as_str().parse::<i32>().ok());
+        let v = resolve_day(date, year, month, day).map(|d| Value::Text(d.to_string()));
+        add(
+            &mut found,
+            &mut taken,
+            Found {
+                start: m.start(),
+                end: m.end(),
+                label: TemporalLabel::Date,
+                value: v,
+                unit: None,
+            },
+        );
+    }
+    static MONTH: OnceLock<Regex> = OnceLock::new();
+    let month_re = re(
+        &MONTH,
+        &format!(
+            r"\b(?:(last|next|this|early|late|mid-?)\s+)?(January|February|March|April|June|July|August|September|October|November|December|May)\b(?:\s+(\d{{4}})\b)?"
+        ),
+    );
+    for c in month_re.captures_iter(text) {
+        let (Some(m), Some(name)) = (c.get(0), c.get(2)) else {
+            continue;
+        };
+        // "May" is a month only with a year or after "in"/"since"/"last"...
+        if name.as_str() == "May"
+            && c.get(3).is_none()
+            && c.get(1).is_none()
+            && !text[..m.start()].trim_end().ends_with(['n', 'e'])
+        {
+            continue;
+        }
+        let Some(month) = month_number(name.as_str()) else {
+            continue;
+        };
+        let year = c.get(3).and_then(|y| y.as_str().parse::<i32>().ok());
+        let v = resolve_month(date, year, month).map(Value::Text);
+        add(
+            &mut found,
+            &mut taken,
+            Found {
+                start: m.start(),
+                end: m.end(),
+                label: TemporalLabel::Date,
+                value: v,
+                unit: None,
+            },
+        );
+    }
+    static WEEKDAY: OnceLock<Regex> = OnceLock::new();
+    let weekday_re = re(
+        &WEEKDAY,
+        &format!(r"\b(?:(last|next|this)\s+)?({WEEKDAYS})\b"),
+    );
+    for c in weekday_re.captures_iter(text) {
+        let (Some(m), Some(name)) = (c.get(0), c.get(2)) else {
+            continue;
+        };
+        let v = match (date, weekday(name.as_str())) {
+            (Some(d), Some(w)) => {
+                let back = (d.weekday().num_days_from_monday() + 7 - w.num_days_from_monday()) % 7;
+                let day = match c.get(1).map(|x| x.as_str()) {
+                    Some("next") => {
+                        d + Duration::days(
+                            ((w.num_days_from_monday() + 7 - d.weekday().num_days_from_monday())
+                                % 7)
+                            .max(1) as i64,
+                        )
+                    }
+                    Some("last") if back == 0 => d - Duration::days(7),
+                    _ => d - Duration::days(back as i64),
+                };
+                Some(Value::Text(day.to_string()))
+            }
+            _ => None,
+        };
+        add(
+            &mut found,
+            &mut taken,
+            Found {
+                start: m.start(),
+                end: m.end(),
+                label: TemporalLabel::Date,
+                value: v,
+                unit: None,
+            },
+        );
+    }
+    static RELATIVE: OnceLock<Regex> = OnceLock::new();
+    let relative = re(
+        &RELATIVE,
+        &format!(
+            r"(?i)\b(?:(yesterday|today|tomorrow|tonight|last night|this morning|this afternoon|this evening)|(last|next|this|earlier this|later this)\s+(week|month|year)|(a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)\s+(day|week|month|year)s?\s+ago)\b"
+        ),
+    );
+    for c in relative.captures_iter(text) {
+        let Some(m) = c.get(0) else { continue };
+        let v = date.and_then(|d| {
+            if let Some(w) = c.get(1) {
+                let off = match w.as_str().to_ascii_lowercase().as_str() {
+                    "yesterday" | "last night" => -1,
+                    "tomorrow" => 1,
+                    _ => 0,
+                };
+                return Some((d + Duration::days(off)).to_string());
+            }
+            if let (Some(which), Some(unit)) = (c.get(2), c.get(3)) {
+                let delta = match which.as_str().to_ascii_lowercase().as_str() {
+                    "last" => -1,
+                    "next" => 1,
+                    _ => 0,
+                };
+                return Some(match unit.as_str().to_ascii_lowercase().as_str() {
+                    "week" => {
+                        let w = (d + Duration::days(7 * delta)).iso_week();
+                        format!("{}-W{:02}", w.year(), w.week())
+                    }
+                    "month" => {
+                        let (y, m) = shift_month(d.year(), d.month(), delta as i32);
+                        format!("{y}-{m:02}")
+                    }
+                    _ => format!("{}", d.year() + delta as i32),
+                });
+            }
+            let n = c.get(4).and_then(|n| {
+                n.as_str()
+                    .parse::<f64>()
+                    .ok()
+                    .or_else(|| word_number(n.as_str()))
+            })? as i64;
+            Some(match c.get(5)?.as_str().to_ascii_lowercase().as_str() {
+                "day" => (d - Duration::days(n)).to_string(),
+                "week" => (d - Duration::days(7 * n)).to_string(),
+                "month" => {
+                    let (y, m) = shift_month(d.year(), d.month(), -(n as i32));
+                    format!("{y}-{m:02}")
+                }
+                _ => format!("{}", d.year() - n as i32),
+            })
+        });
+        add(
+            &mut found,
+            &mut taken,
+            Found {
+                start: m.start(),
+                end: m.end(),
+                label: TemporalLabel::Date,
+                value: v.map(Value::Text),
+                unit: None,
+            },
+        );
+    }
+    static YEAR: OnceLock<Regex> = OnceLock::new();
+    for c in re(
+        &YEAR,
+        r"\b(?:in|since|by|until|of|from|early|late|before|after)\s+((?:19|20)\d{2})\b",
+    )
+    .captures_iter(text)
+    {
+        let Some(y) = c.get(1) else { continue };
+        add(
+            &mut found,
+            &mut taken,
+            Found {
+                start: y.start(),
+                end: y.end(),
+                label: TemporalLabel::Date,
+                value: Some(Value::Text(y.as_str().into())),
+                unit: None,
+            },
+        );
+    }
+
+    // TIME: 5am, 10:30 pm, 18:00 GMT.
+    static TIME: OnceLock<Regex> = OnceLock::new();
+    for c in re(&TIME, r"(?i)\b(\d{1,2})(?::(\d{2}))?\s?(am|pm|a\.m\.|p\.m\.)|\b(\d{1,2}):(\d{2})\s?(?:GMT|BST|UTC|CET)\b").captures_iter(text) {
+        let Some(m) = c.get(0) else { continue };
+        let (h, min, pm) = match (c.get(1), c.get(4)) {
+            (Some(h), _) => (h, c.get(2), c.get(3).is_some_and(|x| x.as_str().to_ascii_lowercase().starts_with('p'))),
+            (None, Some(h)) => (h, c.get(5), false),
+            _ => continue,
+        };
+        let Ok(mut hour) = h.as_str().parse::<u32>() else { continue };
+        let minute = min.and_then(|x| x.as_str().parse::<u32>().ok()).unwrap_or(0);
+        if pm && hour < 12 {
+            hour += 12;
+        } else if !pm && hour == 12 && c.get(3).is_some() {
+            hour = 0;
+        }
+        let v = (hour < 24 && minute < 60).then(|| Value::Text(format!("{hour:02}:{minute:02}")));
+        add(&mut found, &mut taken, Found { start: m.start(), end: m.end(), label: TemporalLabel::Time, value: v, unit: None });
+    }
+
+    // DURATION: three days, 24 hours, two years.
+    static DURATION: OnceLock<Regex> = OnceLock::new();
+    let duration = re(
+        &DURATION,
+        &format!(
+            r"(?i)\b(a|an|{NUM_WORDS}|\d+(?:\.\d+)?)\s+(second|minute|hour|day|week|month|year|decade)s?\b"
+        ),
+    );
+    for c in duration.captures_iter(text) {
+        let (Some(m), Some(n), Some(u)) = (c.get(0), c.get(1), c.get(2)) else {
+            continue;
+        };
+        let Some(n) = n
+            .as_str()
+            .parse::<f64>()
+            .ok()
+            .or_else(|| word_number(n.as_str()))
+        else {
+            continue;
+        };
+        let v = match u.as_str().to_ascii_lowercase().as_str() {
+            "second" => format!("PT{n}S"),
+            "minute" => format!("PT{n}M"),
+            "hour" => format!("PT{n}H"),
+            "day" => format!("P{n}D"),
+            "week" => format!("P{n}W"),
+            "month" => format!("P{n}M"),
+            "year" => format!("P{n}Y"),
+            _ => format!("P{}Y", n * 10.0),
+        };
+        add(
+            &mut found,
+            &mut taken,
+            Found {
+                start: m.start(),
+                end: m.end(),
+                label: TemporalLabel::Duration,
+                value: Some(Value::Text(v)),
+                unit: None,
+            },
+        );
+    }
+
+    // QUANTITY: 6,000 sq km, 40 miles, 3 tonnes.
+    static QUANTITY: OnceLock<Regex> = OnceLock::new();
+    let quantity = re(
+        &QUANTITY,
+        r"(?i)\b(\d[\d,]*(?:\.\d+)?)\s?(sq(?:uare)?\.?\s?(?:km|kilometres|kilometers|miles|mi|metres|meters|m)|km²|km2|km|kilometres|kilometers|miles|mi|metres|meters|kg|kilograms|tonnes|tons|litres|liters|mph|km/h)\b",
+    );
+    for c in quantity.captures_iter(text) {
+        let (Some(m), Some(n), Some(u)) = (c.get(0), c.get(1), c.get(2)) else {
+            continue;
+        };
+        let u = u.as_str().to_ascii_lowercase();
+        let unit = if u.starts_with("sq") {
+            if u.contains("mi") {
+                "mi²"
+            } else if u.ends_with("km") || u.contains("kilo") {
+                "km²"
+            } else {
+                "m²"
+            }
+        } else {
+            match u.as_str() {
+                "km²" | "km2" => "km²",
+                "km" | "kilometres" | "kilometers" => "km",
+                "miles" | "mi" => "mi",
+                "metres" | "meters" => "m",
+                "kg" | "kilograms" => "kg",
+                "tonnes" | "tons" => "t",
+                "litres" | "liters" => "l",
+                "mph" => "mph",
+                _ => "km/h",
+            }
+        };
+        add(
+            &mut found,
+            &mut taken,
+            Found {
+                start: m.start(),
+                end: m.end(),
+                label: TemporalLabel::Quantity,
+                value: parse_number(n.as_str()).map(Value::Number),
+                unit: Some(unit.into()),
+            },
+        );
+    }
+
+    // ORDINAL: first, 3rd.
+    static ORDINAL: OnceLock<Regex> = OnceLock::new();
+    let ordinal = re(
+        &ORDINAL,
+        r"(?i)\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|(\d+)(?:st|nd|rd|th))\b",
+    );
+    // CARDINAL: 80,000 (troops), 1.5 million, a fifth, two.
+    static FRACTION: OnceLock<Regex> = OnceLock::new();
+    let fraction = re(
+        &FRACTION,
+        r"(?i)\b(?:a|one)\s+(half|third|quarter|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b|\b(two|three)[-\s](thirds|quarters|fifths)\b",
+    );
+    for c in fraction.captures_iter(text) {
+        let Some(m) = c.get(0) else { continue };
+        let den = |w: &str| match w.trim_end_matches('s') {
+            "half" => 2.0,
+            "third" => 3.0,
+            "quarter" | "fourth" => 4.0,
+            "fifth" => 5.0,
+            "sixth" => 6.0,
+            "seventh" => 7.0,
+            "eighth" => 8.0,
+            "ninth" => 9.0,
+            _ => 10.0,
+        };
+        let v = match (c.get(1), c.get(2), c.get(3)) {
+            (Some(d), _, _) => 1.0 / den(&d.as_str().to_ascii_lowercase()),
+            (None, Some(n), Some(d)) => {
+                word_number(n.as_str()).unwrap_or(1.0) / den(&d.as_str().to_ascii_lowercase())
+            }
+            _ => continue,
+        };
+        let v = (v * 1e6).round() / 1e6;
+        add(
+            &mut found,
+            &mut taken,
+            Found {
+                start: m.start(),
+                end: m.end(),
+                label: TemporalLabel::Cardinal,
+                value: Some(Value::Number(v)),
+                unit: None,
+            },
+        );
+    }
+    for c in ordinal.captures_iter(text) {
+        let Some(m) = c.get(0) else { continue };
+        let v = match c.get(2) {
+            Some(n) => n.as_str().parse::<f64>().ok(),
+            None => [
+                "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+                "ninth", "tenth",
+            ]
+            .iter()
+            .position(|w| m.as_str().eq_ignore_ascii_case(w))
+            .map(|i| i as f64 + 1.0),
+        };
+        add(
+            &mut found,
+            &mut taken,
+            Found {
+                start: m.start(),
+                end: m.end(),
+                label: TemporalLabel::Ordinal,
+                value: v.map(Value::Number),
+                unit: None,
+            },
+        );
+    }
+    static CARDINAL: OnceLock<Regex> = OnceLock::new();
+    let cardinal = re(
+        &CARDINAL,
+        &format!(
+            r"(?i)\b(\d[\d,]*(?:\.\d+)?|{NUM_WORDS})(?:\s(million|billion|trillion|thousand))?\b(?:\s([a-z]+))?"
+        ),
+    );
+    for c in cardinal.captures_iter(text) {
+        let (Some(m), Some(n)) = (c.get(0), c.get(1)) else {
+            continue;
+        };
+        let Some(base) = parse_number(n.as_str()).or_else(|| word_number(n.as_str())) else {
+            continue;
+        };
+        // A bare number word "one" is too often a pronoun ("no one"): keep digits and larger words.
+        if n.as_str().eq_ignore_ascii_case("one") && c.get(2).is_none() {
+            continue;
+        }
+        let value = base * c.get(2).map_or(1.0, |s| scale(s.as_str()));
+        let end = c.get(2).map_or(n.end(), |s| s.end());
+        let unit = c
+            .get(3)
+            .map(|u| u.as_str())
+            .filter(|u| is_counted_noun(u))
+            .map(str::to_string);
+        add(
+            &mut found,
+            &mut taken,
+            Found {
+                start: m.start(),
+                end,
+                label: TemporalLabel::Cardinal,
+                value: Some(Value::Number(value)),
+                unit,
+            },
+        );
+    }
+
+    found.sort_by_key(|f| f.start);
+    found
+        .into_iter()
+        .map(|f| Temporal {
+            text: text[f.start..f.end].to_string(),
+            label: f.label,
+            value: f.value,
+            unit: f.unit,
+            start: f.start,
+            end: f.end,
+        })
+        .collect()
+}
+
+/// A lower-case plural noun that a number counts ("troops", "people").
+fn is_counted_noun(word: &str) -> bool {
+    const IRREGULAR: [&str; 6] = ["people", "children", "men", "women", "staff", "personnel"];
+    const NOT: [&str; 8] = ["was", "has", "is", "as", "its", "this", "his", "towns's"];
+    let lower = word.chars().all(|c| c.is_ascii_lowercase());
+    lower
+        && !NOT.contains(&word)
+        && (IRREGULAR.contains(&word)
+            || (word.len() > 3 && word.ends_with('s') && !word.ends_with("ss")))
+}
+
+fn shift_month(year: i32, month: u32, delta: i32) -> (i32, u32) {
+    let total = year * 12 + month as i32 - 1 + delta;
+    (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32)
+}
+
+/// A day and month without a year take the article's year, or the year before when that
+/// would put them more than a month after the article.
+fn resolve_day(
+    date: Option<NaiveDate>,
+    year: Option<i32>,
+    month: u32,
+    day: u32,
+) -> Option<NaiveDate> {
+    match (year, date) {
+        (Some(y), _) => NaiveDate::from_ymd_opt(y, month, day),
+        (None, Some(d)) => {
+            let same = NaiveDate::from_ymd_opt(d.year(), month, day)?;
+            if same > d + Duration::days(31) {
+                NaiveDate::from_ymd_opt(d.year() - 1, month, day)
+            } else {
+                Some(same)
+            }
+        }
+        (None, None) => None,
+    }
+}
+
+fn resolve_month(date: Option<NaiveDate>, year: Option<i32>, month: u32) -> Option<String> {
+    let y = match (year, date) {
+        (Some(y), _) => y,
+        (None, Some(d)) if month > d.month() + 1 => d.year() - 1,
+        (None, Some(d)) => d.year(),
+        (None, None) => return None,
+    };
+    Some(format!("{y}-{month:02}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, day)
+    }
+
+    fn values(
+        text: &str,
+        date: Option<NaiveDate>,
+    ) -> Vec<(String, TemporalLabel, Option<Value>, Option<String>)> {
+        find(text, date, &[])
+            .into_iter()
+            .map(|t| (t.text, t.label, t.value, t.unit))
+            .collect()
+    }
+
+    fn txt(s: &str) -> Option<Value> {
+        Some(Value::Text(s.into()))
+    }
+
+    #[test]
+    fn dates_resolve_against_the_article_date() {
+        let v = values("It began on February 24 and ended on Friday. Yesterday, last month and in September were quiet, since 2014.", d(2022, 11, 12));
+        let got: Vec<_> = v.iter().map(|x| (x.0.as_str(), x.2.clone())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("February 24", txt("2022-02-24")),
+                ("Friday", txt("2022-11-11")),
+                ("Yesterday", txt("2022-11-11")),
+                ("last month", txt("2022-10")),
+                ("September", txt("2022-09")),
+                ("2014", txt("2014")),
+            ]
+        );
+    }
+
+    #[test]
+    fn explicit_years_and_no_article_date() {
+        assert_eq!(values("on February 24 2022", None)[0].2, txt("2022-02-24"));
+        assert_eq!(values("on 2 February 2023", None)[0].2, txt("2023-02-02"));
+        assert_eq!(values("on Friday", None)[0].2, None);
+        // December mentioned in a January article is last December.
+        assert_eq!(values("in December", d(2023, 1, 5))[0].2, txt("2022-12"));
+    }
+
+    #[test]
+    fn numbers_with_units() {
+        let v = values("80,000 troops took 6,000 sq km, about a fifth of it, for £5m and 12.5% in 3 days at 5am.", None);
+        let got: Vec<_> = v
+            .iter()
+            .map(|x| (x.1, x.2.clone(), x.3.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    TemporalLabel::Cardinal,
+                    Some(Value::Number(80000.0)),
+                    Some("troops")
+                ),
+                (
+                    TemporalLabel::Quantity,
+                    Some(Value::Number(6000.0)),
+                    Some("km²")
+                ),
+                (TemporalLabel::Cardinal, Some(Value::Number(0.2)), None),
+                (TemporalLabel::Money, Some(Value::Number(5e6)), Some("GBP")),
+                (TemporalLabel::Percent, Some(Value::Number(12.5)), Some("%")),
+                (TemporalLabel::Duration, txt("P3D"), None),
+                (TemporalLabel::Time, txt("05:00"), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn no_false_dates_or_numbers() {
+        assert!(values("Theresa May said no one would march.", d(2022, 1, 1)).is_empty());
+        assert!(values("The Mayor met people.", None).is_empty());
+    }
+
+    #[test]
+    fn skipped_spans_are_left_alone() {
+        assert!(find("2 min read", None, &[(0, 10)]).is_empty());
+    }
+}
