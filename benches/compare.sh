@@ -19,9 +19,9 @@ cache="${NEWSGRAPH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/newsgraph}/wheels"
 
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --find-links "$cache" --no-deps torch==2.4.0
-  "$venv/bin/pip" install -q filelock typing-extensions sympy networkx jinja2 fsspec \
-    "transformers==4.46.3" "numpy<2"
+  # The PyPI torch 2.4.0 wheel is the CUDA build: `import torch` needs its NVIDIA runtime
+  # wheels even on a CPU (about 2.5 GB). It runs on the CPU all the same.
+  "$venv/bin/pip" install -q --find-links "$cache" torch==2.4.0 "transformers==4.46.3" "numpy<2"
 fi
 bash scripts/setup-libtorch.sh >/dev/null
 cargo build -q --release --example bench_corpus

@@ -250,24 +250,7 @@ mod tests {
     use super::*;
 
     fn ents(text: &str, spec: &[(&str, EntityKind)]) -> Vec<Entity> {
-        let mut from = 0;
-        spec.iter()
-            .map(|(t, k)| {
-                let s = from + text[from..].find(t).unwrap();
-                from = s + t.len();
-                Entity {
-                    text: t.to_string(),
-                    label: String::new(),
-                    kind: k.clone(),
-                    start: s,
-                    end: s + t.len(),
-                    char_start: s,
-                    char_end: s + t.len(),
-                    score: 1.0,
-                    cluster: None,
-                }
-            })
-            .collect()
+        crate::entity::test_mentions(text, spec)
     }
 
     #[test]

@@ -172,3 +172,101 @@ pub struct Entity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<usize>,
 }
+
+/// Head words of institution names that are often possessive ("King’s College London",
+/// "Queen’s University", "Great Ormond Street Children’s Hospital").
+const INSTITUTION_HEADS: [&str; 10] = [
+    "College",
+    "University",
+    "Hospital",
+    "School",
+    "Institute",
+    "Church",
+    "Cathedral",
+    "Academy",
+    "Infirmary",
+    "Theatre",
+];
+
+/// Joins an institution name that the model split at a possessive: a capitalised mention (or
+/// word) directly followed by "’s"/"'s" and an organization that starts with an institution
+/// head word becomes one organization ("King" + "’s" + "College London" → "King’s College
+/// London"). `text` is the article text; entities must be in text order.
+///
+/// ```
+/// use newsgraph::{Entity, EntityKind};
+/// let text = "Michael Clarke of King’s College London said";
+/// let e = |t: &str, k: EntityKind, l: &str| {
+///     let s = text.find(t).unwrap();
+///     Entity { text: t.into(), label: l.into(), kind: k, start: s, end: s + t.len(),
+///              char_start: 0, char_end: 0, score: 0.8, cluster: None }
+/// };
+/// let mut ents = vec![e("King", EntityKind::Person, "PER"), e("s", EntityKind::Organization, "ORG"),
+///                     e("College London", EntityKind::Organization, "ORG")];
+/// newsgraph::entity::join_possessive_institutions(text, &mut ents);
+/// assert_eq!(ents.len(), 1);
+/// assert_eq!((ents[0].text.as_str(), ents[0].label.as_str()), ("King’s College London", "ORG"));
+/// ```
+pub fn join_possessive_institutions(text: &str, entities: &mut Vec<Entity>) {
+    // A lone possessive "s" is a fragment of the word before, never an entity.
+    entities.retain(|e| !(e.text == "s" && text[..e.start].ends_with(['’', '\''])));
+    let mut i = 1;
+    while i < entities.len() {
+        let (a, b) = (&entities[i - 1], &entities[i]);
+        let gap = &text[a.end..b.start];
+        let possessive = matches!(gap, "’s " | "'s ");
+        let institution = b.kind == EntityKind::Organization
+            && INSTITUTION_HEADS
+                .iter()
+                .any(|h| b.text.split_whitespace().next() == Some(*h));
+        let capitalised = a.text.starts_with(char::is_uppercase) && !a.text.contains(' ');
+        if possessive && institution && capitalised {
+            let joined = Entity {
+                text: text[a.start..b.end].to_string(),
+                label: b.label.clone(),
+                kind: b.kind.clone(),
+                start: a.start,
+                end: b.end,
+                char_start: a.char_start,
+                char_end: b.char_end,
+                score: (a.score + b.score) / 2.0,
+                cluster: None,
+            };
+            entities.splice(i - 1..=i, [joined]);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Test helper: entities for `(text, kind)` pairs found in order in `text`; mentions with the
+/// same text share a cluster id.
+#[cfg(test)]
+pub(crate) fn test_mentions(text: &str, spec: &[(&str, EntityKind)]) -> Vec<Entity> {
+    let mut from = 0;
+    let mut seen: Vec<&str> = Vec::new();
+    spec.iter()
+        .map(|&(t, ref k)| {
+            let s = from
+                + text[from..]
+                    .find(t)
+                    .unwrap_or_else(|| panic!("{t} not in text"));
+            from = s + t.len();
+            let c = seen.iter().position(|x| *x == t).unwrap_or_else(|| {
+                seen.push(t);
+                seen.len() - 1
+            });
+            Entity {
+                text: t.to_string(),
+                label: String::new(),
+                kind: k.clone(),
+                start: s,
+                end: s + t.len(),
+                char_start: s,
+                char_end: s + t.len(),
+                score: 1.0,
+                cluster: Some(c),
+            }
+        })
+        .collect()
+}

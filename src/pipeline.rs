@@ -8,7 +8,7 @@
 
 use crate::clean::{blank, furniture, Skipped};
 use crate::cluster::cluster;
-use crate::decode::{aggregate, spans, Aggregation};
+use crate::decode::{aggregate, spans, Aggregation, WordSpan};
 use crate::entity::{Entity, EntityKind};
 use crate::error::{Error, Result};
 use crate::input::Article;
@@ -154,6 +154,12 @@ impl Pipeline {
     /// The model.
     pub fn model(&self) -> &NerModel {
         &self.model.0
+    }
+
+    /// Logits of one batch (see [`NerModel::logits`]), without gradients. Unlike the model,
+    /// a pipeline can be shared between threads, so this can run on several at once.
+    pub fn logits(&self, ids: &Tensor, mask: &Tensor, casing: &Tensor) -> Result<Tensor> {
+        tch::no_grad(|| self.model.0.logits(ids, mask, casing, false))
     }
 
     /// The settings.
@@ -396,6 +402,8 @@ impl Pipeline {
         let mut chars = CharCounter::new(text);
         let mut entities: Vec<Entity> = spans(&tags, &scores)
             .into_iter()
+            .flat_map(|s| split_at_line_breaks(text, &tokens.words, s))
+            .filter_map(|s| trim_punctuation_words(text, &tokens.words, s))
             .filter_map(|s| {
                 let (start, end) = trim_span(text, tokens.words[s.first].0, tokens.words[s.last].1);
                 if start >= end {
@@ -417,11 +425,18 @@ impl Pipeline {
                 })
             })
             .collect();
+        crate::entity::join_possessive_institutions(text, &mut entities);
         let (clusters, of) = cluster(text, &entities);
         for (e, c) in entities.iter_mut().zip(of) {
             e.cluster = (c != usize::MAX).then_some(c);
         }
-        let skip: Vec<(usize, usize)> = prep.skipped.iter().map(|s| (s.start, s.end)).collect();
+        // Numbers inside names ("BBC Radio 4") are not quantities.
+        let skip: Vec<(usize, usize)> = prep
+            .skipped
+            .iter()
+            .map(|s| (s.start, s.end))
+            .chain(entities.iter().map(|e| (e.start, e.end)))
+            .collect();
         Document {
             id: article.id.clone(),
             text_len: text.len(),
@@ -458,6 +473,44 @@ fn check_not_binary(text: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// An entity never spans a line break: a headline or a list item ends at it.
+fn split_at_line_breaks(text: &str, words: &[(usize, usize)], s: WordSpan) -> Vec<WordSpan> {
+    let mut out = Vec::new();
+    let mut first = s.first;
+    for w in s.first + 1..=s.last {
+        if text[words[w - 1].1..words[w].0].contains('\n') {
+            out.push(WordSpan {
+                first,
+                last: w - 1,
+                ..s
+            });
+            first = w;
+        }
+    }
+    out.push(WordSpan { first, ..s });
+    out
+}
+
+/// Drops words without letters or digits ("(", "“", "-") from the edges of an entity.
+fn trim_punctuation_words(
+    text: &str,
+    words: &[(usize, usize)],
+    mut s: WordSpan,
+) -> Option<WordSpan> {
+    let has_content = |w: usize| {
+        text[words[w].0..words[w].1]
+            .chars()
+            .any(char::is_alphanumeric)
+    };
+    while s.first <= s.last && !has_content(s.first) {
+        s.first += 1;
+    }
+    while s.last > s.first && !has_content(s.last) {
+        s.last -= 1;
+    }
+    (s.first <= s.last && has_content(s.first)).then_some(s)
 }
 
 fn trim_span(text: &str, start: usize, end: usize) -> (usize, usize) {

@@ -41,9 +41,10 @@ pub struct Relation {
 }
 
 /// Job titles (the last word of a title phrase).
-const TITLE: &str = r"(?:President|Prime Minister|Secretary(?: of State(?: for [A-Z][a-z]+)?)?|Minister|Chancellor|Senator|Governor|Mayor|General|Professor|Director|Chairman|Chairwoman|Chief Executive|[Ss]pokes(?:man|woman|person)|[Aa]dvis[eo]r|[Aa]mbassador|King|Queen|Prince|Pope|[Ll]eader|[Cc]ommander|[Aa]nalyst|[Ee]nvoy|[Cc]hief|[Hh]ead)";
+const TITLE: &str = r"(?:President|Prime Minister|Secretary(?: of (?:State|<ORG#\d+>)(?: for (?:[A-Z][a-z]+|<ORG#\d+>))?)?|Minister|Chancellor|Senator|Governor|Mayor|General|Professor|Director|Chairman|Chairwoman|Chief Executive|[Ss]pokes(?:man|woman|person)|[Aa]dvis[eo]r|[Aa]mbassador|King|Queen|Prince|Pope|[Ll]eader|[Cc]ommander|[Aa]nalyst|[Ee]nvoy|[Cc]hief|[Hh]ead)";
 /// Words that may stand before a title word ("Defence", "National security", "deputy").
-const TITLE_MOD: &str = r"(?:(?:[A-Z][a-z]+|national|security|foreign|defence|defense|deputy|vice|prime|senior|chief|former|foreign|interior|home)\s+){0,3}";
+/// The model may tag a word of a title as an organization ("the UK <Defence> Secretary").
+const TITLE_MOD: &str = r"(?:(?:[A-Z][a-z]+|<ORG#\d+>|<MISC#\d+>|national|security|foreign|defence|defense|deputy|vice|prime|senior|chief|former|foreign|interior|home)\s+){0,3}";
 /// Nouns for places in a list ("towns in the … region of …").
 const PLACE_NOUN: &str =
     r"(?:towns?|cities|city|villages?|regions?|provinces?|ports?|areas?|districts?)";
@@ -65,7 +66,7 @@ const RULES: &[(&str, &str, f32)] = &[
     // "… Ben Wallace has said. The UK Defence Secretary was …" (a definite description)
     (
         "per:title",
-        r"{PER:head}[^.<\n]{0,80}[.]\s+The\s+(?:{LOC}\s+|{MISC}\s+)?(?P<value>{TITLE_MOD}{TITLE})\s+(?:was|is|has|had|said|added|told)\b",
+        r"{PER:head}[^.<\n]{0,80}[.]\s+The\s+(?:{LOC}\s+|{MISC}\s+|{ORG}\s+)?(?P<value>{TITLE_MOD}{TITLE})\s+(?:was|is|has|had|said|added|told)\b",
         0.75,
     ),
     // "US National security advisor Jake Sullivan" → origin US
@@ -79,6 +80,17 @@ const RULES: &[(&str, &str, f32)] = &[
         r"{PER:head}[^.<\n]{0,80}[.]\s+The\s+(?:{LOC:tail}|{MISC:tail})\s+{TITLE_MOD}{TITLE}\s+(?:was|is|has|had|said|added|told)\b",
         0.7,
     ),
+    // The same with a country that the model typed as an organization ("UK", "US").
+    (
+        "per:origin",
+        r"{ORG:tail:country}\s+{TITLE_MOD}{TITLE}\s+{PER:head}",
+        0.7,
+    ),
+    (
+        "per:origin",
+        r"{PER:head}[^.<\n]{0,80}[.]\s+The\s+{ORG:tail:country}\s+{TITLE_MOD}{TITLE}\s+(?:was|is|has|had|said|added|told)\b",
+        0.65,
+    ),
     // "Professor Michael Clarke of King’s College London"
     (
         "per:employee_of",
@@ -87,7 +99,7 @@ const RULES: &[(&str, &str, f32)] = &[
     ),
     (
         "per:employee_of",
-        r"{PER:head},\s+(?:the\s+|a\s+|an\s+)?{TITLE_MOD}{TITLE}\s+(?:of|at)\s+(?:the\s+)?{ORG:tail}",
+        r"{PER:head},\s+(?:the\s+|a\s+|an\s+)?{TITLE_MOD}{TITLE}\s+(?:of|at)\s+(?:the\s+)?{ORG:tail}\s*(?:[,.;)]|$|\s+(?:said|says|has|had|was|is|who|told))",
         0.85,
     ),
     // "Microsoft chief executive Satya Nadella", "the ISW's director Ann Lee"
@@ -429,7 +441,11 @@ pub fn find(text: &str, entities: &[Entity]) -> Vec<Relation> {
                 } else if let Some(v) = c.name("value") {
                     let s = abs.original(v.start(), false);
                     let e = abs.original(v.end(), true);
-                    (None, text[s..e].trim().to_string(), head.score)
+                    (
+                        None,
+                        strip_country(text[s..e].trim()).to_string(),
+                        head.score,
+                    )
                 } else {
                     continue;
                 };
@@ -467,6 +483,21 @@ pub fn find(text: &str, entities: &[Entity]) -> Vec<Relation> {
     out
 }
 
+/// "UK Defence Secretary" → "Defence Secretary": the country is the origin, not the title.
+fn strip_country(title: &str) -> &str {
+    let mut t = title;
+    loop {
+        let Some((first, rest)) = t.split_once(' ') else {
+            return t;
+        };
+        if COUNTRIES.contains(&first.to_lowercase().as_str()) || first.eq_ignore_ascii_case("the") {
+            t = rest.trim_start();
+        } else {
+            return t;
+        }
+    }
+}
+
 fn placeholder_ids(s: &str) -> Vec<usize> {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(r"<[A-Z]+#(\d+)>").unwrap_or_else(|e| unreachable!("{e}")))
@@ -482,29 +513,7 @@ mod tests {
 
     /// Entities by (text, kind), found in order; each its own cluster unless `same` says.
     fn ents(text: &str, spec: &[(&str, EntityKind)]) -> Vec<Entity> {
-        let mut from = 0;
-        let mut seen: Vec<String> = Vec::new();
-        spec.iter()
-            .map(|(t, k)| {
-                let s = from + text[from..].find(t).unwrap_or_else(|| panic!("{t}"));
-                from = s + t.len();
-                let c = seen.iter().position(|x| x == t).unwrap_or_else(|| {
-                    seen.push(t.to_string());
-                    seen.len() - 1
-                });
-                Entity {
-                    text: t.to_string(),
-                    label: String::new(),
-                    kind: k.clone(),
-                    start: s,
-                    end: s + t.len(),
-                    char_start: s,
-                    char_end: s + t.len(),
-                    score: 1.0,
-                    cluster: Some(c),
-                }
-            })
-            .collect()
+        crate::entity::test_mentions(text, spec)
     }
 
     fn rel(text: &str, spec: &[(&str, EntityKind)]) -> Vec<(String, String, String)> {
@@ -596,6 +605,27 @@ mod tests {
             &[("Ben Wallace", Person)]
         )
         .is_empty());
+    }
+
+    #[test]
+    fn a_country_typed_as_organization_is_still_an_origin() {
+        let r = rel(
+            "US National security advisor Jake Sullivan said",
+            &[("US", Organization), ("Jake Sullivan", Person)],
+        );
+        assert_eq!(
+            r,
+            [
+                t("per:origin", "Jake Sullivan", "US"),
+                t("per:title", "Jake Sullivan", "National security advisor")
+            ]
+        );
+        // An organization that is not a country is no origin.
+        let r = rel(
+            "Acme hired Defence Secretary Ben Wallace.",
+            &[("Acme", Organization), ("Ben Wallace", Person)],
+        );
+        assert_eq!(r, [t("per:title", "Ben Wallace", "Defence Secretary")]);
     }
 
     #[test]

@@ -328,9 +328,7 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
     static MONTH: OnceLock<Regex> = OnceLock::new();
     let month_re = re(
         &MONTH,
-        &format!(
-            r"\b(?:(last|next|this|early|late|mid-?)\s+)?(January|February|March|April|June|July|August|September|October|November|December|May)\b(?:\s+(\d{{4}})\b)?"
-        ),
+        r"\b(?:(last|next|this|early|late|mid-?)\s+)?(January|February|March|April|June|July|August|September|October|November|December|May)\b(?:\s+(\d{4})\b)?",
     );
     for c in month_re.captures_iter(text) {
         let (Some(m), Some(name)) = (c.get(0), c.get(2)) else {
@@ -403,12 +401,17 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
     static RELATIVE: OnceLock<Regex> = OnceLock::new();
     let relative = re(
         &RELATIVE,
-        &format!(
-            r"(?i)\b(?:(yesterday|today|tomorrow|tonight|last night|this morning|this afternoon|this evening)|(last|next|this|earlier this|later this)\s+(week|month|year)|(a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)\s+(day|week|month|year)s?\s+ago)\b"
-        ),
+        r"(?i)\b(?:(yesterday|today|tomorrow|tonight|last night|this morning|this afternoon|this evening)|(last|next|this|earlier this|later this)\s+(week|month|year)|(a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)\s+(day|week|month|year)s?\s+ago)\b",
     );
     for c in relative.captures_iter(text) {
         let Some(m) = c.get(0) else { continue };
+        // "Today" inside a sentence is a name ("BBC Radio 4's Today programme").
+        let head = text[..m.start()].trim_end();
+        let sentence_initial =
+            head.is_empty() || head.ends_with(['.', '!', '?', '\n', '“', '"', ':', '‘', '\'']);
+        if m.as_str().starts_with(char::is_uppercase) && !sentence_initial {
+            continue;
+        }
         let v = date.and_then(|d| {
             if let Some(w) = c.get(1) {
                 let off = match w.as_str().to_ascii_lowercase().as_str() {
@@ -843,6 +846,24 @@ mod tests {
     fn no_false_dates_or_numbers() {
         assert!(values("Theresa May said no one would march.", d(2022, 1, 1)).is_empty());
         assert!(values("The Mayor met people.", None).is_empty());
+    }
+
+    #[test]
+    fn capitalised_today_inside_a_sentence_is_a_name() {
+        let v = values(
+            "He told BBC Radio 4's Today programme. Today it rained.",
+            d(2022, 11, 12),
+        );
+        let got: Vec<_> = v.iter().map(|x| (x.0.as_str(), x.2.clone())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("4", Some(Value::Number(4.0))),
+                ("Today", txt("2022-11-12"))
+            ]
+        );
+        // The pipeline passes entity spans as `skip`, which removes the "4" inside the name.
+        assert!(find("BBC Radio 4", None, &[(0, 11)]).is_empty());
     }
 
     #[test]

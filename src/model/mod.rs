@@ -650,13 +650,42 @@ impl NerModel {
             .collect();
         let path = dir.join("model.safetensors");
         Tensor::write_safetensors(&vars, &path)?;
-        Ok(())
+        add_safetensors_format(&path)
     }
 
     /// Sets the window length recorded in the configuration (for training).
     pub fn set_window(&mut self, window: usize) {
         self.config.window = Some(window);
     }
+}
+
+/// Adds `"__metadata__": {"format": "pt"}` to a safetensors header (tch writes none, and
+/// Hugging Face transformers refuses files without it). Tensor data is unchanged.
+fn add_safetensors_format(path: &Path) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bad = |m: &str| LoadError::Invalid {
+        path: path.to_path_buf(),
+        message: m.to_string(),
+    };
+    let n = bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_le_bytes)
+        .ok_or_else(|| bad("no safetensors header"))? as usize;
+    let header = bytes.get(8..8 + n).ok_or_else(|| bad("truncated header"))?;
+    let mut json: Value =
+        serde_json::from_slice(header).map_err(|e| bad(&format!("header is not JSON: {e}")))?;
+    json["__metadata__"] = serde_json::json!({"format": "pt"});
+    let mut new_header = serde_json::to_vec(&json).map_err(|e| bad(&e.to_string()))?;
+    // Data must start at a multiple of 8 bytes: pad the header with spaces.
+    while (8 + new_header.len()) % 8 != 0 {
+        new_header.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + new_header.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(new_header.len() as u64).to_le_bytes());
+    out.extend_from_slice(&new_header);
+    out.extend_from_slice(&bytes[8 + n..]);
+    std::fs::write(path, out).map_err(|e| Error::io(path, e))
 }
 
 /// A loaded model shared by worker threads.
