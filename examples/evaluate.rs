@@ -21,10 +21,10 @@ struct Args {
     #[arg(long, default_value_t = 16)]
     batch: usize,
     /// Worker threads (0 = one per core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// libtorch threads per forward pass.
     #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// libtorch threads per forward pass (0 = one per core).
+    #[arg(long, default_value_t = 0)]
     torch_threads: usize,
     #[arg(long, default_value = "first")]
     aggregation: Aggregation,

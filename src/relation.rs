@@ -105,12 +105,12 @@ const RULES: &[(&str, &str, f32)] = &[
     // "Microsoft chief executive Satya Nadella", "the ISW's director Ann Lee"
     (
         "org:top_members/employees",
-        r"{ORG:head}(?:’s|'s)?\s+(?:chief executive|chairman|chairwoman|president|director|head|leader|founder|boss)\s+{PER:tail}",
+        r"{ORG:head}(?:’s|'s)?\s+(?i:chief executive|chairman|chairwoman|president|director|head|leader|founder|boss)\s+{PER:tail}",
         0.85,
     ),
     (
         "org:top_members/employees",
-        r"{PER:head:rev},\s+(?:the\s+)?(?:chief executive|chairman|chairwoman|president|director|head|leader|boss)\s+of\s+(?:the\s+)?{ORG:tail:rev}",
+        r"{PER:tail},\s+(?:the\s+)?(?i:chief executive|chairman|chairwoman|president|director|head|leader|boss)\s+of\s+(?:the\s+)?{ORG:head}",
         0.85,
     ),
     // "Institute for the Study of War (ISW)"
@@ -214,10 +214,7 @@ fn expand(pattern: &str) -> (String, Option<bool>) {
     } else {
         None
     };
-    p = p
-        .replace(":city}", "}")
-        .replace(":country}", "}")
-        .replace(":rev}", "}");
+    p = p.replace(":city}", "}").replace(":country}", "}");
     for kind in ["PER", "ORG", "LOC", "MISC", "ENT"] {
         p = p.replace(&format!("{{{kind}}}"), &format!(r"<{kind}#\d+>"));
         for (slot, group) in [("head", "head"), ("same", "same")] {
@@ -690,6 +687,78 @@ mod tests {
                 ("Ukraine", Location),
                 ("Russia", Location)
             ]
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn employers_leaders_headquarters_subsidiaries() {
+        let r = rel(
+            "Ann Lee, the Chief Executive of Acme, said so. Globex chairman Bob Ray agreed.",
+            &[
+                ("Ann Lee", Person),
+                ("Acme", Organization),
+                ("Globex", Organization),
+                ("Bob Ray", Person),
+            ],
+        );
+        assert_eq!(
+            r,
+            [
+                t("org:top_members/employees", "Acme", "Ann Lee"),
+                t("per:employee_of", "Ann Lee", "Acme"),
+                t("org:top_members/employees", "Globex", "Bob Ray")
+            ]
+        );
+        let r = rel(
+            "Initech, based in Austin, and Intertrode, a subsidiary of Initech, and Ann Lee, the founder of Acme.",
+            &[("Initech", Organization), ("Austin", Location), ("Intertrode", Organization), ("Initech", Organization), ("Ann Lee", Person), ("Acme", Organization)],
+        );
+        assert_eq!(
+            r,
+            [
+                t("org:city_of_headquarters", "Initech", "Austin"),
+                t("org:subsidiaries", "Initech", "Intertrode"),
+                t("org:founded_by", "Acme", "Ann Lee")
+            ]
+        );
+        let r = rel(
+            "Lviv, in the Lviv region of Ukraine, and Bob Ray, speaking to Sky News, agreed.",
+            &[
+                ("Lviv", Location),
+                ("Lviv", Location),
+                ("Ukraine", Location),
+                ("Bob Ray", Person),
+                ("Sky News", Organization),
+            ],
+        );
+        assert_eq!(
+            r,
+            [
+                t("loc:located_in", "Lviv", "Ukraine"),
+                t("per:spoke_to", "Bob Ray", "Sky News")
+            ]
+        );
+    }
+
+    #[test]
+    fn employers_leaders_headquarters_must_not_fire() {
+        // An organization inside a longer title is no employer; "based" far away is no seat;
+        // a person merely near an organization has no relation to it.
+        assert!(rel(
+            "Ann Lee, the Secretary of State for Defence, spoke. Acme said it was based on rumours in Austin.",
+            &[("Ann Lee", Person), ("State", Organization), ("Acme", Organization), ("Austin", Location)],
+        )
+        .iter()
+        .all(|r| r.0 == "per:title"));
+        assert!(rel(
+            "Ann Lee met Acme officials. Globex hired staff; Bob Ray left.",
+            &[
+                ("Ann Lee", Person),
+                ("Acme", Organization),
+                ("Globex", Organization),
+                ("Bob Ray", Person)
+            ],
         )
         .is_empty());
     }
