@@ -132,6 +132,35 @@ pub fn article_date(text: &str) -> Option<(NaiveDate, (usize, usize))> {
     None
 }
 
+/// Expressions found so far; a later, lower-priority pattern cannot take their text.
+struct Collector {
+    found: Vec<Found>,
+    taken: Vec<(usize, usize)>,
+}
+
+impl Collector {
+    fn add(
+        &mut self,
+        start: usize,
+        end: usize,
+        label: TemporalLabel,
+        value: Option<Value>,
+        unit: Option<String>,
+    ) {
+        if self.taken.iter().any(|&(a, b)| start < b && end > a) {
+            return;
+        }
+        self.taken.push((start, end));
+        self.found.push(Found {
+            start,
+            end,
+            label,
+            value,
+            unit,
+        });
+    }
+}
+
 struct Found {
     start: usize,
     end: usize,
@@ -209,15 +238,9 @@ const NUM_WORDS: &str = "one|two|three|four|five|six|seven|eight|nine|ten|eleven
 /// assert_eq!(t[2].value, Some(Value::Text("2022-02-24".into())));
 /// ```
 pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec<Temporal> {
-    let mut found: Vec<Found> = Vec::new();
-    let mut taken: Vec<(usize, usize)> = skip.to_vec();
-    let free =
-        |taken: &[(usize, usize)], s: usize, e: usize| !taken.iter().any(|&(a, b)| s < b && e > a);
-    let add = |found: &mut Vec<Found>, taken: &mut Vec<(usize, usize)>, f: Found| {
-        if free(taken, f.start, f.end) {
-            taken.push((f.start, f.end));
-            found.push(f);
-        }
+    let mut out = Collector {
+        found: Vec::new(),
+        taken: skip.to_vec(),
     };
 
     // MONEY: £5m, $1.2 billion, €300, 40 million pounds.
@@ -242,16 +265,12 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
         let value = amount
             .and_then(|a| parse_number(a.as_str()))
             .map(|v| v * sc.map_or(1.0, |s| scale(s.as_str())));
-        add(
-            &mut found,
-            &mut taken,
-            Found {
-                start: s,
-                end: e,
-                label: TemporalLabel::Money,
-                value: value.map(Value::Number),
-                unit: Some(currency.into()),
-            },
+        out.add(
+            s,
+            e,
+            TemporalLabel::Money,
+            value.map(Value::Number),
+            Some(currency.into()),
         );
     }
 
@@ -262,16 +281,12 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
         let (Some(m), Some(n)) = (c.get(0), c.get(1)) else {
             continue;
         };
-        add(
-            &mut found,
-            &mut taken,
-            Found {
-                start: m.start(),
-                end: m.end(),
-                label: TemporalLabel::Percent,
-                value: parse_number(n.as_str()).map(Value::Number),
-                unit: Some("%".into()),
-            },
+        out.add(
+            m.start(),
+            m.end(),
+            TemporalLabel::Percent,
+            parse_number(n.as_str()).map(Value::Number),
+            Some("%".into()),
         );
     }
 
@@ -281,17 +296,7 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
         let v = NaiveDate::parse_from_str(m.as_str(), "%Y-%m-%d")
             .ok()
             .map(|d| Value::Text(d.to_string()));
-        add(
-            &mut found,
-            &mut taken,
-            Found {
-                start: m.start(),
-                end: m.end(),
-                label: TemporalLabel::Date,
-                value: v,
-                unit: None,
-            },
-        );
+        out.add(m.start(), m.end(), TemporalLabel::Date, v, None);
     }
     static MDY: OnceLock<Regex> = OnceLock::new();
     let mdy = re(
@@ -313,17 +318,7 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
         };
         let year = c.get(5).and_then(|y| y.as_str().parse::<i32>().ok());
         let v = resolve_day(date, year, month, day).map(|d| Value::Text(d.to_string()));
-        add(
-            &mut found,
-            &mut taken,
-            Found {
-                start: m.start(),
-                end: m.end(),
-                label: TemporalLabel::Date,
-                value: v,
-                unit: None,
-            },
-        );
+        out.add(m.start(), m.end(), TemporalLabel::Date, v, None);
     }
     static MONTH: OnceLock<Regex> = OnceLock::new();
     let month_re = re(
@@ -347,17 +342,7 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
         };
         let year = c.get(3).and_then(|y| y.as_str().parse::<i32>().ok());
         let v = resolve_month(date, year, month).map(Value::Text);
-        add(
-            &mut found,
-            &mut taken,
-            Found {
-                start: m.start(),
-                end: m.end(),
-                label: TemporalLabel::Date,
-                value: v,
-                unit: None,
-            },
-        );
+        out.add(m.start(), m.end(), TemporalLabel::Date, v, None);
     }
     static WEEKDAY: OnceLock<Regex> = OnceLock::new();
     let weekday_re = re(
@@ -386,17 +371,7 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             }
             _ => None,
         };
-        add(
-            &mut found,
-            &mut taken,
-            Found {
-                start: m.start(),
-                end: m.end(),
-                label: TemporalLabel::Date,
-                value: v,
-                unit: None,
-            },
-        );
+        out.add(m.start(), m.end(), TemporalLabel::Date, v, None);
     }
     static RELATIVE: OnceLock<Regex> = OnceLock::new();
     let relative = re(
@@ -455,16 +430,12 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
                 _ => format!("{}", d.year() - n as i32),
             })
         });
-        add(
-            &mut found,
-            &mut taken,
-            Found {
-                start: m.start(),
-                end: m.end(),
-                label: TemporalLabel::Date,
-                value: v.map(Value::Text),
-                unit: None,
-            },
+        out.add(
+            m.start(),
+            m.end(),
+            TemporalLabel::Date,
+            v.map(Value::Text),
+            None,
         );
     }
     static YEAR: OnceLock<Regex> = OnceLock::new();
@@ -475,16 +446,12 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
     .captures_iter(text)
     {
         let Some(y) = c.get(1) else { continue };
-        add(
-            &mut found,
-            &mut taken,
-            Found {
-                start: y.start(),
-                end: y.end(),
-                label: TemporalLabel::Date,
-                value: Some(Value::Text(y.as_str().into())),
-                unit: None,
-            },
+        out.add(
+            y.start(),
+            y.end(),
+            TemporalLabel::Date,
+            Some(Value::Text(y.as_str().into())),
+            None,
         );
     }
 
@@ -505,7 +472,7 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             hour = 0;
         }
         let v = (hour < 24 && minute < 60).then(|| Value::Text(format!("{hour:02}:{minute:02}")));
-        add(&mut found, &mut taken, Found { start: m.start(), end: m.end(), label: TemporalLabel::Time, value: v, unit: None });
+        out.add(m.start(), m.end(), TemporalLabel::Time, v, None);
     }
 
     // DURATION: three days, 24 hours, two years.
@@ -538,16 +505,12 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             "year" => format!("P{n}Y"),
             _ => format!("P{}Y", n * 10.0),
         };
-        add(
-            &mut found,
-            &mut taken,
-            Found {
-                start: m.start(),
-                end: m.end(),
-                label: TemporalLabel::Duration,
-                value: Some(Value::Text(v)),
-                unit: None,
-            },
+        out.add(
+            m.start(),
+            m.end(),
+            TemporalLabel::Duration,
+            Some(Value::Text(v)),
+            None,
         );
     }
 
@@ -583,16 +546,12 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
                 _ => "km/h",
             }
         };
-        add(
-            &mut found,
-            &mut taken,
-            Found {
-                start: m.start(),
-                end: m.end(),
-                label: TemporalLabel::Quantity,
-                value: parse_number(n.as_str()).map(Value::Number),
-                unit: Some(unit.into()),
-            },
+        out.add(
+            m.start(),
+            m.end(),
+            TemporalLabel::Quantity,
+            parse_number(n.as_str()).map(Value::Number),
+            Some(unit.into()),
         );
     }
 
@@ -629,16 +588,12 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             _ => continue,
         };
         let v = (v * 1e6).round() / 1e6;
-        add(
-            &mut found,
-            &mut taken,
-            Found {
-                start: m.start(),
-                end: m.end(),
-                label: TemporalLabel::Cardinal,
-                value: Some(Value::Number(v)),
-                unit: None,
-            },
+        out.add(
+            m.start(),
+            m.end(),
+            TemporalLabel::Cardinal,
+            Some(Value::Number(v)),
+            None,
         );
     }
     for c in ordinal.captures_iter(text) {
@@ -653,16 +608,12 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             .position(|w| m.as_str().eq_ignore_ascii_case(w))
             .map(|i| i as f64 + 1.0),
         };
-        add(
-            &mut found,
-            &mut taken,
-            Found {
-                start: m.start(),
-                end: m.end(),
-                label: TemporalLabel::Ordinal,
-                value: v.map(Value::Number),
-                unit: None,
-            },
+        out.add(
+            m.start(),
+            m.end(),
+            TemporalLabel::Ordinal,
+            v.map(Value::Number),
+            None,
         );
     }
     static CARDINAL: OnceLock<Regex> = OnceLock::new();
@@ -690,19 +641,16 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             .map(|u| u.as_str())
             .filter(|u| is_counted_noun(u))
             .map(str::to_string);
-        add(
-            &mut found,
-            &mut taken,
-            Found {
-                start: m.start(),
-                end,
-                label: TemporalLabel::Cardinal,
-                value: Some(Value::Number(value)),
-                unit,
-            },
+        out.add(
+            m.start(),
+            end,
+            TemporalLabel::Cardinal,
+            Some(Value::Number(value)),
+            unit,
         );
     }
 
+    let mut found = out.found;
     found.sort_by_key(|f| f.start);
     found
         .into_iter()
