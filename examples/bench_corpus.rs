@@ -31,6 +31,9 @@ struct Args {
     /// libtorch threads per forward pass.
     #[arg(long, default_value_t = 1)]
     torch_threads: usize,
+    /// Tokens shared by neighbouring windows (default: a quarter of the window).
+    #[arg(long)]
+    overlap: Option<usize>,
     /// Forward-pass engines to measure, comma-separated.
     #[arg(long, default_value = "auto", value_delimiter = ',')]
     engine: Vec<Engine>,
@@ -112,6 +115,7 @@ fn main() -> Result<()> {
                     threads,
                     torch_threads: args.torch_threads,
                     engine,
+                    overlap: args.overlap,
                     ..PipelineOptions::default()
                 };
                 let pipeline = Pipeline::load(&model_dir, options)?;

@@ -26,6 +26,9 @@ struct Args {
     /// libtorch threads per forward pass (0 = one per core).
     #[arg(long, default_value_t = 0)]
     torch_threads: usize,
+    /// Tokens shared by neighbouring windows (default: a quarter of the window).
+    #[arg(long)]
+    overlap: Option<usize>,
     #[arg(long, default_value = "first")]
     aggregation: Aggregation,
     /// Forward-pass engine: auto, rust-bert, fused or fused-bf16.
@@ -48,6 +51,7 @@ fn main() -> Result<()> {
             torch_threads: args.torch_threads,
             aggregation: args.aggregation,
             engine: args.engine,
+            overlap: args.overlap,
             ..PipelineOptions::default()
         },
     )?;

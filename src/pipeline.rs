@@ -36,7 +36,9 @@ pub struct PipelineOptions {
     pub threads: usize,
     /// libtorch intra-op threads per forward pass; 0 leaves libtorch's setting (one per core).
     pub torch_threads: usize,
-    /// Tokens shared by neighbouring windows; `None` = a quarter of the window.
+    /// Tokens shared by neighbouring windows; `None` = a sixteenth of the window (7 tokens of a
+    /// 128-token window). Measured on CoNLL-2003 dev with the shipped model: F1 93.16 with a
+    /// quarter, 93.15 with a sixteenth, 92.80 with none; a sixteenth is 23% faster on news.
     pub overlap: Option<usize>,
     /// Window length in tokens including special tokens; `None` = the model's.
     pub window: Option<usize>,
@@ -306,7 +308,7 @@ impl Pipeline {
                 &sentence_starts(model_text),
             );
             let max_len = self.window_len() - 2;
-            windows(&cuts, max_len, self.options.overlap.unwrap_or(max_len / 4))
+            windows(&cuts, max_len, self.options.overlap.unwrap_or(max_len / 16))
         };
         Ok(Prepared {
             tokens,

@@ -107,29 +107,42 @@ fn offsets_and_scores_hold_on_real_text() {
 
 #[test]
 fn engines_agree_on_the_sample_articles() {
-    // The fused engines are checked against the rust-bert reference: the same entities, and
-    // scores within 0.05 (bf16) / 1e-4 (f32).
+    // The fused engines against the rust-bert reference. f32: the same entities, scores within
+    // 1e-4. bf16 (8-bit mantissa): at most 2% of the entity spans differ (a borderline word may
+    // flip), and the spans both find have scores within 0.05.
     let reference = run(Engine::RustBert);
-    for (engine, tol) in [(Engine::Fused, 1e-4f32), (Engine::FusedBf16, 0.05)] {
+    for (engine, tol, max_diff) in [
+        (Engine::Fused, 1e-4f32, 0.0),
+        (Engine::FusedBf16, 0.05, 0.02),
+    ] {
         let got = run(engine);
+        let (mut differ, mut total) = (0usize, 0usize);
         for (a, b) in reference.iter().zip(&got) {
-            let spans = |d: &Document| {
+            let scores = |d: &Document| {
                 d.entities
                     .iter()
-                    .map(|e| (e.start, e.end, e.label.clone()))
-                    .collect::<Vec<_>>()
+                    .map(|e| ((e.start, e.end, e.label.clone()), e.score))
+                    .collect::<std::collections::HashMap<_, _>>()
             };
-            assert_eq!(spans(a), spans(b), "{engine:?} on {}", a.id);
-            for (x, y) in a.entities.iter().zip(&b.entities) {
-                assert!(
-                    (x.score - y.score).abs() < tol,
-                    "{engine:?}: {} {} vs {}",
-                    x.text,
-                    x.score,
-                    y.score
-                );
+            let (sa, sb) = (scores(a), scores(b));
+            total += sa.len();
+            differ += sa.keys().filter(|k| !sb.contains_key(*k)).count();
+            differ += sb.keys().filter(|k| !sa.contains_key(*k)).count();
+            for (k, x) in &sa {
+                if let Some(y) = sb.get(k) {
+                    assert!(
+                        (x - y).abs() < tol,
+                        "{engine:?} on {}: {k:?} {x} vs {y}",
+                        a.id
+                    );
+                }
             }
         }
+        assert!(total > 100);
+        assert!(
+            differ as f64 <= max_diff * total as f64,
+            "{engine:?}: {differ} of {total} entity spans differ from the reference"
+        );
     }
 }
 

@@ -11,9 +11,10 @@ fn pipeline(options: PipelineOptions) -> (tempfile::TempDir, Pipeline) {
 }
 
 fn small_windows() -> PipelineOptions {
-    // Windows of 14 tokens (16 with [CLS]/[SEP]), 4 windows a batch.
+    // Windows of 14 tokens (16 with [CLS]/[SEP]) overlapping by 4, 4 windows a batch.
     PipelineOptions {
         window: Some(16),
+        overlap: Some(4),
         batch_size: 4,
         ..PipelineOptions::default()
     }
