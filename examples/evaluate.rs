@@ -6,34 +6,20 @@
 //! cargo run --release --example evaluate -- --model models/newsgraph-ner-minilm \
 //!     ../shared/data/conll2003/eng.testa
 //! ```
+mod common;
+
 use anyhow::{Context, Result};
 use clap::Parser;
-use newsgraph::{Aggregation, Engine, Pipeline, PipelineOptions};
+use common::PipelineArgs;
+use newsgraph::Pipeline;
 use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Parser)]
 #[command(about = "Entity-level P/R/F1 of a model on CoNLL data")]
 struct Args {
-    /// Model folder; default: the shipped newsgraph model.
-    #[arg(long)]
-    model: Option<PathBuf>,
-    #[arg(long, default_value_t = 16)]
-    batch: usize,
-    /// Worker threads (0 = one per core).
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
-    /// libtorch threads per forward pass (0 = one per core).
-    #[arg(long, default_value_t = 0)]
-    torch_threads: usize,
-    /// Tokens shared by neighbouring windows (default: a quarter of the window).
-    #[arg(long)]
-    overlap: Option<usize>,
-    #[arg(long, default_value = "first")]
-    aggregation: Aggregation,
-    /// Forward-pass engine: auto, rust-bert, fused or fused-bf16.
-    #[arg(long, default_value = "auto")]
-    engine: Engine,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
     /// CoNLL file: token ... tag per line, blank lines between sentences, -DOCSTART- between
     /// documents.
     file: PathBuf,
@@ -41,20 +27,9 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let model = args.model.unwrap_or_else(newsgraph::default_model_dir);
+    let model = args.pipeline.model_dir();
     let docs = newsgraph::conll::read(&args.file).context("reading the CoNLL file")?;
-    let pipeline = Pipeline::load(
-        &model,
-        PipelineOptions {
-            batch_size: args.batch,
-            threads: args.threads,
-            torch_threads: args.torch_threads,
-            aggregation: args.aggregation,
-            engine: args.engine,
-            overlap: args.overlap,
-            ..PipelineOptions::default()
-        },
-    )?;
+    let pipeline = Pipeline::load(&model, args.pipeline.options())?;
     let started = Instant::now();
     let scores = newsgraph::eval::evaluate(&pipeline, &docs)?;
     let secs = started.elapsed().as_secs_f64();

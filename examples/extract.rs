@@ -7,10 +7,13 @@
 //! PATH is a text file, a directory tree of `.txt` files, a `.jsonl` file, or `-` for JSON Lines
 //! on stdin. Failed inputs are named on stderr and make the exit code 1; the other articles'
 //! results are still written.
+mod common;
+
 use anyhow::Result;
 use clap::Parser;
+use common::PipelineArgs;
 use indicatif::{ProgressBar, ProgressStyle};
-use newsgraph::{Aggregation, Engine, Pipeline, PipelineOptions};
+use newsgraph::Pipeline;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -18,24 +21,8 @@ use std::time::Instant;
 #[derive(Parser)]
 #[command(about = "Typed entities from news articles, as JSON Lines")]
 struct Args {
-    /// Model folder (Hugging Face layout); default: the shipped newsgraph model.
-    #[arg(long)]
-    model: Option<PathBuf>,
-    /// Windows per forward pass.
-    #[arg(long, default_value_t = 16)]
-    batch: usize,
-    /// Worker threads (0 = one per core).
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
-    /// libtorch threads per forward pass (0 = one per core).
-    #[arg(long, default_value_t = 0)]
-    torch_threads: usize,
-    /// Word-level aggregation of sub-token scores.
-    #[arg(long, default_value = "first")]
-    aggregation: Aggregation,
-    /// Forward-pass engine: auto, rust-bert, fused or fused-bf16.
-    #[arg(long, default_value = "auto")]
-    engine: Engine,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
     /// Files, directories, `.jsonl` files, or `-` (JSON Lines on stdin).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -44,18 +31,8 @@ struct Args {
 fn main() -> Result<()> {
     let args = Args::parse();
     let started = Instant::now();
-    let model = args.model.unwrap_or_else(newsgraph::default_model_dir);
-    let pipeline = Pipeline::load(
-        &model,
-        PipelineOptions {
-            batch_size: args.batch,
-            threads: args.threads,
-            torch_threads: args.torch_threads,
-            aggregation: args.aggregation,
-            engine: args.engine,
-            ..PipelineOptions::default()
-        },
-    )?;
+    let model = args.pipeline.model_dir();
+    let pipeline = Pipeline::load(&model, args.pipeline.options())?;
     let mut failed = 0usize;
     let mut articles = Vec::new();
     for path in &args.paths {

@@ -129,14 +129,9 @@ fn subject_description(before_verb: &str) -> Option<regex::Match<'_>> {
 
 /// Start of the sentence containing `pos`.
 fn sentence_start(text: &str, pos: usize) -> usize {
-    let before = &text[..pos];
-    before
+    text[..pos]
         .rfind(['.', '!', '?', '\n'])
-        .map(|i| {
-            // A full stop inside a quote just before does not end this sentence's subject.
-            i + 1
-        })
-        .unwrap_or(0)
+        .map_or(0, |i| i + 1)
 }
 
 /// Finds the quotes of a text and their speakers.

@@ -1,0 +1,52 @@
+//! Command-line settings shared by the examples that run the pipeline.
+use clap::Args;
+use newsgraph::{Aggregation, Engine, PipelineOptions};
+use std::path::PathBuf;
+
+/// The model and pipeline settings of `extract` and `evaluate`.
+#[derive(Args)]
+pub struct PipelineArgs {
+    /// Model folder (Hugging Face layout); default: the shipped newsgraph model.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Windows per forward pass.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Worker threads (0 = one per core).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// libtorch threads per forward pass (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    pub torch_threads: usize,
+    /// Tokens shared by neighbouring windows (default: a sixteenth of the window).
+    #[arg(long)]
+    pub overlap: Option<usize>,
+    /// Word-level aggregation of sub-token scores.
+    #[arg(long, default_value = "first")]
+    pub aggregation: Aggregation,
+    /// Forward-pass engine: auto, rust-bert, fused or fused-bf16.
+    #[arg(long, default_value = "auto")]
+    pub engine: Engine,
+}
+
+impl PipelineArgs {
+    /// The model folder to load.
+    pub fn model_dir(&self) -> PathBuf {
+        self.model
+            .clone()
+            .unwrap_or_else(newsgraph::default_model_dir)
+    }
+
+    /// The pipeline settings.
+    pub fn options(&self) -> PipelineOptions {
+        PipelineOptions {
+            batch_size: self.batch,
+            threads: self.threads,
+            torch_threads: self.torch_threads,
+            overlap: self.overlap,
+            aggregation: self.aggregation,
+            engine: self.engine,
+            ..PipelineOptions::default()
+        }
+    }
+}
