@@ -29,7 +29,7 @@ cargo build -q --release --example bench_corpus
 echo "# newsgraph ($engines), $limit articles, $threads threads" >&2
 # newsgraph's defaults: one worker whose forward passes use all $threads cores through libtorch.
 ours=$(./target/release/examples/bench_corpus "$corpus" --model "$model" --limit "$limit" \
-  --threads 1 --torch-threads "$threads" --batch 16 --engine "$engines")
+  --threads 1 --engine-threads "$threads" --batch 16 --engine "$engines")
 echo "# Hugging Face pipeline" >&2
 ref=$("$venv/bin/python" benches/reference/hf_pipeline.py "$model" "$corpus" --limit "$limit" \
   --threads "$threads" 2>/dev/null | tail -1)

@@ -23,15 +23,15 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     limit: usize,
     /// Worker-thread counts to measure, comma-separated.
-    #[arg(long, default_value = "1,2", value_delimiter = ',')]
+    #[arg(long, default_value = "1", value_delimiter = ',')]
     threads: Vec<usize>,
     /// Batch sizes to measure, comma-separated.
     #[arg(long, default_value = "16", value_delimiter = ',')]
     batch: Vec<usize>,
-    /// libtorch threads per forward pass.
-    #[arg(long, default_value_t = 1)]
-    torch_threads: usize,
-    /// Tokens shared by neighbouring windows (default: a quarter of the window).
+    /// Engine threads per forward pass to measure, comma-separated (0 = one per core).
+    #[arg(long, default_value = "0", value_delimiter = ',')]
+    engine_threads: Vec<usize>,
+    /// Tokens shared by neighbouring windows (default: a sixteenth of the window).
     #[arg(long)]
     overlap: Option<usize>,
     /// Forward-pass engines to measure, comma-separated.
@@ -109,11 +109,15 @@ fn main() -> Result<()> {
     let mut results = Vec::new();
     for &engine in &args.engine {
         for &batch in &args.batch {
-            for &threads in &args.threads {
+            for (&threads, &engine_threads) in args
+                .threads
+                .iter()
+                .flat_map(|t| args.engine_threads.iter().map(move |e| (t, e)))
+            {
                 let options = PipelineOptions {
                     batch_size: batch,
                     threads,
-                    torch_threads: args.torch_threads,
+                    engine_threads,
                     engine,
                     overlap: args.overlap,
                     ..PipelineOptions::default()
@@ -137,7 +141,7 @@ fn main() -> Result<()> {
                 let r = serde_json::json!({
                     "engine": pipeline.model().engine().as_str(),
                     "threads": threads,
-                    "torch_threads": args.torch_threads,
+                    "engine_threads": engine_threads,
                     "batch": batch,
                     "articles": articles.len(),
                     "seconds": (secs * 1000.0).round() / 1000.0,

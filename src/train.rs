@@ -322,7 +322,7 @@ fn dev_scores(dir: &Path, dev: &[ConllDocument]) -> Result<Scores> {
     let pipeline = Pipeline::load(
         dir,
         PipelineOptions {
-            torch_threads: 0,
+            engine_threads: 0,
             threads: 1,
             ..PipelineOptions::default()
         },

@@ -15,16 +15,16 @@ pub struct PipelineArgs {
     /// Worker threads (0 = one per core).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// libtorch threads per forward pass (0 = one per core).
+    /// Engine threads per forward pass (0 = one per core).
     #[arg(long, default_value_t = 0)]
-    pub torch_threads: usize,
+    pub engine_threads: usize,
     /// Tokens shared by neighbouring windows (default: a sixteenth of the window).
     #[arg(long)]
     pub overlap: Option<usize>,
     /// Word-level aggregation of sub-token scores.
     #[arg(long, default_value = "first")]
     pub aggregation: Aggregation,
-    /// Forward-pass engine: auto, rust-bert, fused or fused-bf16.
+    /// Forward-pass engine: auto, rust-bert, fused, fused-bf16, onnx or onnx-int8.
     #[arg(long, default_value = "auto")]
     pub engine: Engine,
 }
@@ -42,7 +42,7 @@ impl PipelineArgs {
         PipelineOptions {
             batch_size: self.batch,
             threads: self.threads,
-            torch_threads: self.torch_threads,
+            engine_threads: self.engine_threads,
             overlap: self.overlap,
             aggregation: self.aggregation,
             engine: self.engine,

@@ -12,6 +12,8 @@
 //! `"newsgraph": {"casing": true}`.
 
 mod fused;
+mod onnx;
+pub use onnx::runtime_available as onnx_runtime_available;
 
 use crate::decode::LabelSet;
 use crate::error::{Error, LoadError, Result};
@@ -256,9 +258,9 @@ fn arch_config<T: serde::de::DeserializeOwned>(raw: &Value, path: &Path) -> Resu
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Engine {
-    /// The fastest engine this model and CPU support: `fused-bf16` for BERT models on CPUs
-    /// with native bf16 arithmetic (AVX512-BF16), `fused` for other BERT models,
-    /// `rust-bert` for the other architectures.
+    /// The fastest engine this model and machine support: `onnx-int8` for BERT models when
+    /// the ONNX Runtime library can be loaded, else `fused-bf16` on CPUs with native bf16
+    /// arithmetic (AVX512-BF16), else `fused`; `rust-bert` for the other architectures.
     #[default]
     Auto,
     /// rust-bert's model structs in f32: the reference implementation (all architectures).
@@ -267,6 +269,11 @@ pub enum Engine {
     Fused,
     /// Fused attention kernels in bfloat16 (BERT).
     FusedBf16,
+    /// ONNX Runtime's fused transformer kernels in f32 (BERT; needs the runtime library).
+    Onnx,
+    /// ONNX Runtime with int8 weights and dynamically quantized activations in the encoder
+    /// (BERT; needs the runtime library).
+    OnnxInt8,
 }
 
 impl std::str::FromStr for Engine {
@@ -277,8 +284,10 @@ impl std::str::FromStr for Engine {
             "rust-bert" => Ok(Engine::RustBert),
             "fused" => Ok(Engine::Fused),
             "fused-bf16" => Ok(Engine::FusedBf16),
+            "onnx" => Ok(Engine::Onnx),
+            "onnx-int8" => Ok(Engine::OnnxInt8),
             other => Err(format!(
-                "unknown engine {other:?} (expected auto, rust-bert, fused or fused-bf16)"
+                "unknown engine {other:?} (expected auto, rust-bert, fused, fused-bf16, onnx or onnx-int8)"
             )),
         }
     }
@@ -292,12 +301,16 @@ impl Engine {
             Engine::RustBert => "rust-bert",
             Engine::Fused => "fused",
             Engine::FusedBf16 => "fused-bf16",
+            Engine::Onnx => "onnx",
+            Engine::OnnxInt8 => "onnx-int8",
         }
     }
 
-    /// What `Auto` becomes for an architecture on this CPU.
+    /// What `Auto` becomes for an architecture on this machine (loads the ONNX Runtime
+    /// library to see whether it is there).
     pub fn resolve(self, architecture: Architecture) -> Engine {
         match (self, architecture) {
+            (Engine::Auto, Architecture::Bert) if onnx::runtime_available() => Engine::OnnxInt8,
             (Engine::Auto, Architecture::Bert) if cpu_has_bf16() => Engine::FusedBf16,
             (Engine::Auto, Architecture::Bert) => Engine::Fused,
             (Engine::Auto, _) => Engine::RustBert,
@@ -331,7 +344,15 @@ pub struct NerModel {
     /// (word embeddings, casing embeddings) when the model has a casing embedding.
     casing: Option<(Tensor, Tensor)>,
     /// The fast engine, when one was chosen.
-    fused: Option<fused::FusedBert>,
+    fast: Option<Fast>,
+    /// Threads for the ONNX Runtime engines (0: ONNX Runtime's default).
+    engine_threads: usize,
+}
+
+/// An inference engine other than rust-bert's structs.
+enum Fast {
+    Fused(fused::FusedBert),
+    Onnx(onnx::OnnxBert),
 }
 
 impl std::fmt::Debug for NerModel {
@@ -380,35 +401,66 @@ impl NerModel {
     /// Switches the inference engine (training always runs rust-bert's structs).
     pub fn set_engine(&mut self, engine: Engine) -> Result<()> {
         let arch = self.config.architecture;
-        let kind = match engine.resolve(arch) {
-            Engine::RustBert | Engine::Auto => {
-                self.fused = None;
-                return Ok(());
-            }
-            Engine::Fused => Kind::Float,
-            Engine::FusedBf16 => Kind::BFloat16,
-        };
+        let resolved = engine.resolve(arch);
+        if resolved == Engine::RustBert {
+            self.fast = None;
+            return Ok(());
+        }
         if arch != Architecture::Bert {
             return Err(Error::Setting(format!(
                 "engine {} runs model_type bert only; this model is {arch:?}",
-                engine.as_str()
+                resolved.as_str()
             )));
         }
-        self.fused = Some(fused::FusedBert::new(
-            &self.vs.variables(),
-            &self.config.raw,
-            &self.config.source,
-            kind,
-        )?);
+        let vars = self.vs.variables();
+        let (raw, source) = (&self.config.raw, &self.config.source);
+        self.fast = Some(match resolved {
+            Engine::Onnx | Engine::OnnxInt8 => {
+                let precision = if resolved == Engine::Onnx {
+                    onnx::Precision::F32
+                } else {
+                    onnx::Precision::Int8
+                };
+                Fast::Onnx(onnx::OnnxBert::new(
+                    &vars,
+                    raw,
+                    source,
+                    precision,
+                    self.engine_threads,
+                )?)
+            }
+            Engine::FusedBf16 => {
+                Fast::Fused(fused::FusedBert::new(&vars, raw, source, Kind::BFloat16)?)
+            }
+            _ => Fast::Fused(fused::FusedBert::new(&vars, raw, source, Kind::Float)?),
+        });
         Ok(())
+    }
+
+    /// Sets the number of threads the ONNX Runtime engines use (0: one per physical core) and
+    /// rebuilds the engine if it is one of them. The libtorch engines follow
+    /// `tch::set_num_threads`.
+    pub fn set_engine_threads(&mut self, threads: usize) -> Result<()> {
+        self.engine_threads = threads;
+        match self.engine() {
+            e @ (Engine::Onnx | Engine::OnnxInt8) => self.set_engine(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The ONNX Runtime engines' thread count (0: one per physical core).
+    pub fn engine_threads(&self) -> usize {
+        self.engine_threads
     }
 
     /// The engine that runs inference.
     pub fn engine(&self) -> Engine {
-        match self.fused.as_ref().map(|f| f.kind()) {
+        match &self.fast {
             None => Engine::RustBert,
-            Some(Kind::BFloat16) => Engine::FusedBf16,
-            Some(_) => Engine::Fused,
+            Some(Fast::Fused(f)) if f.kind() == Kind::BFloat16 => Engine::FusedBf16,
+            Some(Fast::Fused(_)) => Engine::Fused,
+            Some(Fast::Onnx(o)) if o.precision() == onnx::Precision::Int8 => Engine::OnnxInt8,
+            Some(Fast::Onnx(_)) => Engine::Onnx,
         }
     }
 
@@ -460,7 +512,8 @@ impl NerModel {
             tokenizer,
             config,
             casing,
-            fused: None,
+            fast: None,
+            engine_threads: 0,
         })
     }
 
@@ -559,8 +612,19 @@ impl NerModel {
         casing: &Tensor,
         train: bool,
     ) -> Result<Tensor> {
-        if let (Some(fused), false) = (&self.fused, train) {
-            return fused.logits(ids, mask, casing);
+        match (&self.fast, train) {
+            (Some(Fast::Fused(fused)), false) => return fused.logits(ids, mask, casing),
+            (Some(Fast::Onnx(onnx)), false) => {
+                let size = ids.size();
+                let (b, t) = (size[0] as usize, size[1] as usize);
+                let flat = |x: &Tensor| -> Result<Vec<i32>> {
+                    Ok(Vec::<i32>::try_from(&x.to_kind(Kind::Int).contiguous().view([-1]))?)
+                };
+                let logits = onnx.logits(flat(ids)?, flat(mask)?, flat(casing)?, b, t)?;
+                let labels = (logits.len() / (b * t).max(1)) as i64;
+                return Ok(Tensor::from_slice(&logits).view([b as i64, t as i64, labels]));
+            }
+            _ => {}
         }
         let embeds = self.casing.as_ref().map(|(word, cas)| {
             Tensor::embedding(word, ids, -1, false, false)

@@ -1,0 +1,562 @@
+//! The ONNX Runtime engines: the same BERT weights as an ONNX graph that newsgraph builds in
+//! memory (ONNX Runtime's model editor API; no files, no Python), run by ONNX Runtime's CPU
+//! kernels.
+//!
+//! The graph uses ONNX Runtime's fused transformer operators directly: `EmbedLayerNormalization`
+//! (word + position + casing embeddings and their layer norm in one kernel; the casing classes
+//! ride on the segment input), `Attention` (the query-key-value projection and
+//! multi-head attention in one kernel) and `Gelu`. The `int8` variant quantizes the weights of
+//! every encoder matrix product per output column (symmetric int8) and their inputs per batch
+//! (uint8): `QAttention` and `DynamicQuantizeMatMul`. Embeddings, layer norms, softmax and the
+//! classifier stay f32.
+//!
+//! The runtime library is loaded when the first engine is built, from `$ORT_DYLIB_PATH`, else
+//! from the folder `scripts/setup-onnxruntime.sh` fills (when newsgraph is built inside its own
+//! repository), else from the system's library path.
+
+use crate::error::{Error, LoadError, Result};
+use ort::editor::{Graph, Model, Node, Opset, ONNX_DOMAIN};
+use ort::memory::Allocator;
+use ort::operator::Attribute;
+use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
+use ort::session::Session;
+use ort::value::{
+    Outlet, PrimitiveTensorElementType, Shape, SymbolicDimensions, Tensor, TensorElementType,
+    ValueType,
+};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+const MS_DOMAIN: &str = "com.microsoft";
+
+/// The numeric precision of the encoder's matrix products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Precision {
+    F32,
+    Int8,
+}
+
+/// The ONNX Runtime environment, created once per process.
+static ENVIRONMENT: OnceLock<std::result::Result<ort::environment::Environment, String>> =
+    OnceLock::new();
+
+/// Where the runtime library is looked for, in order.
+fn library_candidates() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        out.push(PathBuf::from(p));
+        return out;
+    }
+    if let Some(p) = option_env!("NEWSGRAPH_ORT_DYLIB") {
+        out.push(PathBuf::from(p));
+    }
+    out.push(PathBuf::from(format!(
+        "{}onnxruntime{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )));
+    out
+}
+
+fn environment() -> Result<&'static ort::environment::Environment> {
+    let env = ENVIRONMENT.get_or_init(|| {
+        let mut errors = Vec::new();
+        for path in library_candidates() {
+            // A bare file name is resolved by the dynamic loader; a path must exist.
+            if path.components().count() > 1 && !path.exists() {
+                errors.push(format!("{}: no such file", path.display()));
+                continue;
+            }
+            match ort::init_from(&path) {
+                Ok(builder) => {
+                    return builder
+                        .with_name("newsgraph")
+                        .build()
+                        .map_err(|e| format!("{}: {e}", path.display()));
+                }
+                Err(e) => errors.push(format!("{}: {e}", path.display())),
+            }
+        }
+        Err(format!(
+            "ONNX Runtime could not be loaded ({}); run scripts/setup-onnxruntime.sh or set \
+             ORT_DYLIB_PATH to a libonnxruntime >= 1.22",
+            errors.join("; ")
+        ))
+    });
+    env.as_ref().map_err(|e| Error::Model(e.clone()))
+}
+
+/// Whether the ONNX Runtime library can be loaded (it is loaded on the first call).
+pub fn runtime_available() -> bool {
+    environment().is_ok()
+}
+
+fn ort_err(e: ort::Error) -> Error {
+    Error::Model(format!("ONNX Runtime: {e}"))
+}
+
+/// A BERT token classifier compiled into an ONNX Runtime session.
+pub(crate) struct OnnxBert {
+    session: Mutex<Session>,
+    labels: usize,
+    precision: Precision,
+}
+
+impl OnnxBert {
+    /// Builds the graph from the loaded variables (names with the `bert.` prefix).
+    pub(crate) fn new(
+        vars: &HashMap<String, tch::Tensor>,
+        config: &Value,
+        source: &Path,
+        precision: Precision,
+        threads: usize,
+    ) -> Result<Self> {
+        let env = environment()?;
+        let get = |name: &str| -> Result<Weight> {
+            let t = vars.get(name).ok_or_else(|| LoadError::MissingWeight {
+                path: source.to_path_buf(),
+                name: name.to_string(),
+            })?;
+            Weight::from_tch(t)
+        };
+        let int = |key: &str, default: i64| config.get(key).and_then(Value::as_i64).unwrap_or(default);
+        let n_layers = int("num_hidden_layers", 12);
+        let heads = int("num_attention_heads", 12);
+        let eps = config
+            .get("layer_norm_eps")
+            .and_then(Value::as_f64)
+            .unwrap_or(1e-12) as f32;
+        let gelu = match config.get("hidden_act").and_then(Value::as_str) {
+            Some("gelu") | None => "Gelu",
+            Some("gelu_new" | "gelu_pytorch_tanh" | "gelu_fast") => "FastGelu",
+            Some(other) => {
+                return Err(Error::Setting(format!(
+                    "the onnx engines run gelu activations only, not {other}; use Engine::RustBert"
+                )))
+            }
+        };
+
+        let mut g = Builder::new(precision)?;
+        let casing_classes = crate::tokenize::Casing::COUNT as usize;
+        let word = get("bert.embeddings.word_embeddings.weight")?;
+        let hidden = word.shape[1];
+        let position = get("bert.embeddings.position_embeddings.weight")?;
+        let token_type = get("bert.embeddings.token_type_embeddings.weight")?;
+        // Segment table: row c = token type 0 + casing class c (the casing classes are fed as
+        // segment ids).
+        let casing = vars
+            .get(&format!("{}.weight", super::CASING_WEIGHT))
+            .or_else(|| vars.get(super::CASING_WEIGHT))
+            .map(Weight::from_tch)
+            .transpose()?;
+        let mut segment = Vec::with_capacity(casing_classes * hidden);
+        for c in 0..casing_classes {
+            for h in 0..hidden {
+                let extra = casing.as_ref().map_or(0.0, |w| w.data[c * hidden + h]);
+                segment.push(token_type.data[h] + extra);
+            }
+        }
+        g.f32("word", &word.shape, &word.data)?;
+        g.f32("position", &position.shape, &position.data)?;
+        g.f32("segment", &[casing_classes, hidden], &segment)?;
+        let norm = |g: &mut Builder, prefix: &str| -> Result<(String, String)> {
+            let (gamma, beta) = (get(&format!("{prefix}.weight"))?, get(&format!("{prefix}.bias"))?);
+            let (gn, bn) = (format!("{prefix}.gamma"), format!("{prefix}.beta"));
+            g.f32(&gn, &gamma.shape, &gamma.data)?;
+            g.f32(&bn, &beta.shape, &beta.data)?;
+            Ok((gn, bn))
+        };
+        let (gamma, beta) = norm(&mut g, "bert.embeddings.LayerNorm")?;
+        g.node(
+            "EmbedLayerNormalization",
+            MS_DOMAIN,
+            &["input_ids", "casing", "word", "position", "segment", &gamma, &beta, "attention_mask"],
+            &["x0", "mask_index"],
+            vec![Attribute::new("epsilon", eps).map_err(ort_err)?],
+        )?;
+
+        let mut x = "x0".to_string();
+        for i in 0..n_layers {
+            let p = format!("bert.encoder.layer.{i}");
+            let (q, k, v) = (
+                Linear::load(&get, &format!("{p}.attention.self.query"))?,
+                Linear::load(&get, &format!("{p}.attention.self.key"))?,
+                Linear::load(&get, &format!("{p}.attention.self.value"))?,
+            );
+            let qkv = Linear::concat(&[q, k, v]);
+            let ctx = g.attention(&format!("l{i}.attn"), &x, &qkv, heads)?;
+            let dense = Linear::load(&get, &format!("{p}.attention.output.dense"))?;
+            let a = g.linear(&format!("l{i}.attn_out"), &ctx, &dense)?;
+            let (gamma, beta) = norm(&mut g, &format!("{p}.attention.output.LayerNorm"))?;
+            let h = g.skip_norm(&format!("l{i}.attn_norm"), &a, &x, &gamma, &beta, eps)?;
+            let inter = Linear::load(&get, &format!("{p}.intermediate.dense"))?;
+            let f = g.linear(&format!("l{i}.inter"), &h, &inter)?;
+            let act = format!("l{i}.act");
+            g.node(gelu, MS_DOMAIN, &[&f], &[&act], vec![])?;
+            let out = Linear::load(&get, &format!("{p}.output.dense"))?;
+            let o = g.linear(&format!("l{i}.out"), &act, &out)?;
+            let (gamma, beta) = norm(&mut g, &format!("{p}.output.LayerNorm"))?;
+            x = g.skip_norm(&format!("l{i}.out_norm"), &o, &h, &gamma, &beta, eps)?;
+        }
+        let classifier = Linear::load(&get, "classifier")?;
+        let labels = classifier.out;
+        g.linear_f32("classifier", &x, &classifier, "logits")?;
+
+        let int32 = |name: &str| {
+            Outlet::new(
+                name,
+                ValueType::Tensor {
+                    ty: TensorElementType::Int32,
+                    shape: Shape::new([-1, -1]),
+                    dimension_symbols: SymbolicDimensions::new(["batch".into(), "seq".into()]),
+                },
+            )
+        };
+        let mut graph = g.graph;
+        graph
+            .set_inputs([int32("input_ids"), int32("casing"), int32("attention_mask")])
+            .map_err(ort_err)?;
+        graph
+            .set_outputs([Outlet::new(
+                "logits",
+                ValueType::Tensor {
+                    ty: TensorElementType::Float32,
+                    shape: Shape::new([-1, -1, labels as i64]),
+                    dimension_symbols: SymbolicDimensions::new([
+                        "batch".into(),
+                        "seq".into(),
+                        String::new(),
+                    ]),
+                },
+            )])
+            .map_err(ort_err)?;
+        let mut model = Model::new([
+            Opset::new(ONNX_DOMAIN, 17).map_err(ort_err)?,
+            Opset::new(MS_DOMAIN, 1).map_err(ort_err)?,
+        ])
+        .map_err(ort_err)?;
+        model.set_graph(graph).map_err(ort_err)?;
+        let mut builder = SessionBuilder::new(env)
+            .map_err(ort_err)?
+            // Basic rewrites only: the graph is fused already, and the extended level re-fuses
+            // Add + LayerNormalization into SkipLayerNormalization, whose CPU kernel measured
+            // 4.6× slower than the pair (ONNX Runtime 1.31, 2 cores).
+            .with_optimization_level(GraphOptimizationLevel::Level1)
+            .map_err(|e| ort_err(e.into()))?;
+        if threads > 0 {
+            builder = builder
+                .with_intra_threads(threads)
+                .map_err(|e| ort_err(e.into()))?;
+        }
+        let session = model.into_session(&builder).map_err(ort_err)?;
+        Ok(OnnxBert {
+            session: Mutex::new(session),
+            labels,
+            precision,
+        })
+    }
+
+    /// Logits `[batch, seq, labels]` (row-major) for `batch × seq` token ids, attention mask
+    /// and casing classes.
+    pub(crate) fn logits(
+        &self,
+        ids: Vec<i32>,
+        mask: Vec<i32>,
+        casing: Vec<i32>,
+        batch: usize,
+        seq: usize,
+    ) -> Result<Vec<f32>> {
+        let shape = [batch as i64, seq as i64];
+        let tensor = |v: Vec<i32>| Tensor::from_array((shape, v)).map_err(ort_err);
+        let inputs = ort::inputs![
+            "input_ids" => tensor(ids)?,
+            "casing" => tensor(casing)?,
+            "attention_mask" => tensor(mask)?,
+        ];
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| Error::Model("the ONNX Runtime session was poisoned by a panic".into()))?;
+        let outputs = session.run(inputs).map_err(ort_err)?;
+        let (_, data) = outputs["logits"]
+            .try_extract_tensor::<f32>()
+            .map_err(ort_err)?;
+        if data.len() != batch * seq * self.labels {
+            return Err(Error::Model(format!(
+                "ONNX Runtime returned {} logits for a {batch}×{seq} batch of {} labels",
+                data.len(),
+                self.labels
+            )));
+        }
+        Ok(data.to_vec())
+    }
+
+    /// The precision of the encoder's matrix products.
+    pub(crate) fn precision(&self) -> Precision {
+        self.precision
+    }
+}
+
+/// A dense f32 tensor copied out of libtorch.
+struct Weight {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+impl Weight {
+    fn from_tch(t: &tch::Tensor) -> Result<Self> {
+        let t = t.detach().to_kind(tch::Kind::Float).contiguous();
+        let shape = t.size().iter().map(|&d| d as usize).collect();
+        let data = Vec::<f32>::try_from(&t.view([-1]))?;
+        Ok(Weight { shape, data })
+    }
+}
+
+/// A linear layer in ONNX layout: `weight` is `[in, out]` (row-major), the transpose of
+/// torch's `[out, in]`.
+struct Linear {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    inp: usize,
+    out: usize,
+}
+
+impl Linear {
+    fn load(get: &dyn Fn(&str) -> Result<Weight>, prefix: &str) -> Result<Self> {
+        let w = get(&format!("{prefix}.weight"))?;
+        let b = get(&format!("{prefix}.bias"))?;
+        let (out, inp) = (w.shape[0], w.shape[1]);
+        let mut weight = vec![0.0; inp * out];
+        for o in 0..out {
+            for i in 0..inp {
+                weight[i * out + o] = w.data[o * inp + i];
+            }
+        }
+        Ok(Linear {
+            weight,
+            bias: b.data,
+            inp,
+            out,
+        })
+    }
+
+    /// Side by side along the output axis (for the merged query-key-value projection).
+    fn concat(parts: &[Linear]) -> Linear {
+        let inp = parts[0].inp;
+        let out: usize = parts.iter().map(|p| p.out).sum();
+        let mut weight = Vec::with_capacity(inp * out);
+        for i in 0..inp {
+            for p in parts {
+                weight.extend_from_slice(&p.weight[i * p.out..(i + 1) * p.out]);
+            }
+        }
+        Linear {
+            weight,
+            bias: parts.iter().flat_map(|p| p.bias.iter().copied()).collect(),
+            inp,
+            out,
+        }
+    }
+
+    /// Symmetric per-column int8: (values, scales).
+    fn quantize(&self, qmax: f32) -> (Vec<i8>, Vec<f32>) {
+        let mut scales = vec![0f32; self.out];
+        for i in 0..self.inp {
+            for (o, s) in scales.iter_mut().enumerate() {
+                *s = s.max(self.weight[i * self.out + o].abs());
+            }
+        }
+        for s in &mut scales {
+            *s = if *s > 0.0 { *s / qmax } else { 1.0 };
+        }
+        let q = self
+            .weight
+            .iter()
+            .enumerate()
+            .map(|(k, &w)| (w / scales[k % self.out]).round().clamp(-qmax, qmax) as i8)
+            .collect();
+        (q, scales)
+    }
+}
+
+/// The largest int8 weight magnitude. Without VNNI, x86 int8 kernels multiply u8 × s8 pairs
+/// into saturating i16 sums (`vpmaddubsw`), so weights keep 7 bits there ("reduce range").
+fn int8_range() -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512vnni")
+            || std::arch::is_x86_feature_detected!("avxvnni")
+        {
+            127.0
+        } else {
+            63.0
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        127.0
+    }
+}
+
+/// Builds the graph node by node.
+struct Builder {
+    graph: Graph,
+    precision: Precision,
+    qmax: f32,
+    nodes: usize,
+}
+
+impl Builder {
+    fn new(precision: Precision) -> Result<Self> {
+        Ok(Builder {
+            graph: Graph::new().map_err(ort_err)?,
+            precision,
+            qmax: int8_range(),
+            nodes: 0,
+        })
+    }
+
+    fn node(
+        &mut self,
+        op: &str,
+        domain: &str,
+        inputs: &[&str],
+        outputs: &[&str],
+        attributes: Vec<Attribute>,
+    ) -> Result<()> {
+        self.nodes += 1;
+        let node = Node::new(
+            op,
+            domain,
+            format!("{op}_{}", self.nodes),
+            inputs,
+            outputs,
+            attributes,
+        )
+        .map_err(ort_err)?;
+        self.graph.add_node(node).map_err(ort_err)
+    }
+
+    fn initializer<T: PrimitiveTensorElementType + Copy + std::fmt::Debug>(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        data: &[T],
+    ) -> Result<()> {
+        let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+        let mut t = Tensor::<T>::new(&Allocator::default(), shape).map_err(ort_err)?;
+        t.extract_tensor_mut().1.copy_from_slice(data);
+        self.graph.add_initializer(name, t, false).map_err(ort_err)
+    }
+
+    fn f32(&mut self, name: &str, shape: &[usize], data: &[f32]) -> Result<()> {
+        self.initializer(name, shape, data)
+    }
+
+    /// `x · W + b` in f32; the result is named `out`.
+    fn linear_f32(&mut self, name: &str, x: &str, l: &Linear, out: &str) -> Result<()> {
+        let (w, b, y) = (format!("{name}.w"), format!("{name}.b"), format!("{name}.xw"));
+        self.f32(&w, &[l.inp, l.out], &l.weight)?;
+        self.f32(&b, &[l.out], &l.bias)?;
+        self.node("MatMul", ONNX_DOMAIN, &[x, &w], &[&y], vec![])?;
+        self.node("Add", ONNX_DOMAIN, &[&y, &b], &[out], vec![])
+    }
+
+    /// `x · W + b` in the builder's precision; returns the output's name.
+    fn linear(&mut self, name: &str, x: &str, l: &Linear) -> Result<String> {
+        let out = format!("{name}.y");
+        match self.precision {
+            Precision::F32 => self.linear_f32(name, x, l, &out)?,
+            Precision::Int8 => {
+                let (q, scales) = l.quantize(self.qmax);
+                let (w, s, b) = (
+                    format!("{name}.wq"),
+                    format!("{name}.ws"),
+                    format!("{name}.b"),
+                );
+                self.initializer(&w, &[l.inp, l.out], &q)?;
+                self.f32(&s, &[l.out], &scales)?;
+                self.f32(&b, &[l.out], &l.bias)?;
+                self.node(
+                    "DynamicQuantizeMatMul",
+                    MS_DOMAIN,
+                    &[x, &w, &s, "", &b],
+                    &[&out],
+                    vec![],
+                )?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Self-attention over `x` with the merged projection `qkv`: `Attention` in f32,
+    /// `QAttention` (int8 projection, f32 attention) in int8; returns the context's name.
+    fn attention(&mut self, name: &str, x: &str, qkv: &Linear, heads: i64) -> Result<String> {
+        let (out, b) = (format!("{name}.ctx"), format!("{name}.b"));
+        self.f32(&b, &[qkv.out], &qkv.bias)?;
+        let heads = vec![Attribute::new("num_heads", heads).map_err(ort_err)?];
+        match self.precision {
+            Precision::F32 => {
+                let w = format!("{name}.w");
+                self.f32(&w, &[qkv.inp, qkv.out], &qkv.weight)?;
+                self.node(
+                    "Attention",
+                    MS_DOMAIN,
+                    &[x, &w, &b, "mask_index"],
+                    &[&out],
+                    heads,
+                )?;
+            }
+            Precision::Int8 => {
+                let (q, scales) = qkv.quantize(self.qmax);
+                let (w, s) = (format!("{name}.wq"), format!("{name}.ws"));
+                self.initializer(&w, &[qkv.inp, qkv.out], &q)?;
+                self.f32(&s, &[qkv.out], &scales)?;
+                let [xq, xs, xz] = ["xq", "xs", "xz"].map(|v| format!("{name}.{v}"));
+                self.node(
+                    "DynamicQuantizeLinear",
+                    ONNX_DOMAIN,
+                    &[x],
+                    &[&xq, &xs, &xz],
+                    vec![],
+                )?;
+                self.node(
+                    "QAttention",
+                    MS_DOMAIN,
+                    &[&xq, &w, &b, &xs, &s, "mask_index", &xz],
+                    &[&out],
+                    heads,
+                )?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// `LayerNorm(a + skip)` as `Add` + `LayerNormalization` (see the optimization level in
+    /// [`OnnxBert::new`]); returns the output's name.
+    fn skip_norm(
+        &mut self,
+        name: &str,
+        a: &str,
+        skip: &str,
+        gamma: &str,
+        beta: &str,
+        eps: f32,
+    ) -> Result<String> {
+        let (sum, out) = (format!("{name}.sum"), format!("{name}.y"));
+        self.node("Add", ONNX_DOMAIN, &[a, skip], &[&sum], vec![])?;
+        self.node(
+            "LayerNormalization",
+            ONNX_DOMAIN,
+            &[&sum, gamma, beta],
+            &[&out],
+            vec![
+                Attribute::new("epsilon", eps).map_err(ort_err)?,
+                Attribute::new("axis", -1i64).map_err(ort_err)?,
+            ],
+        )?;
+        Ok(out)
+    }
+}
