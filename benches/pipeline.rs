@@ -41,7 +41,13 @@ fn stages(c: &mut Criterion) {
     let mut g = c.benchmark_group("forward");
     g.sample_size(10);
     let seq = window as i64 + 2;
-    for engine in [Engine::RustBert, Engine::Fused, Engine::FusedBf16] {
+    for engine in [
+        Engine::RustBert,
+        Engine::Fused,
+        Engine::FusedBf16,
+        Engine::Onnx,
+        Engine::OnnxInt8,
+    ] {
         let model = NerModel::load_with(&newsgraph::default_model_dir(), engine).unwrap();
         for batch in [1i64, 8, 32] {
             let ids = Tensor::randint(
@@ -90,7 +96,7 @@ fn stages(c: &mut Criterion) {
     let mut g = c.benchmark_group("end_to_end");
     g.sample_size(10);
     g.throughput(Throughput::Elements(articles.len() as u64));
-    for engine in [Engine::RustBert, Engine::FusedBf16] {
+    for engine in [Engine::RustBert, Engine::FusedBf16, Engine::OnnxInt8] {
         let p = Pipeline::load(
             &newsgraph::default_model_dir(),
             PipelineOptions {

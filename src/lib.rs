@@ -47,7 +47,7 @@ pub use decode::Aggregation;
 pub use entity::{Entity, EntityKind};
 pub use error::{Error, LoadError, Result};
 pub use input::Article;
-pub use model::{Engine, NerModel};
+pub use model::{onnx_runtime_available, Engine, NerModel};
 pub use output::Document;
 pub use pipeline::{Pipeline, PipelineOptions};
 

@@ -52,10 +52,14 @@ fn sample_articles_give_the_expected_entities() {
         assert!(places.contains(l), "location {l} missing from {places:?}");
     }
     let orgs = found(&docs, EntityKind::Organization);
-    // The model splits "UK" from "Ministry of Defence" (see the model card's known errors);
-    // "King’s College London" is joined back by `entity::join_possessive_institutions`.
+    // The f32 and bf16 engines split "UK" from "Ministry of Defence" (see the model card's
+    // known errors), the int8 engine keeps "UK Ministry of Defence" whole: either ends the
+    // name. "King’s College London" is joined back by `entity::join_possessive_institutions`.
+    assert!(
+        orgs.contains("UK Ministry of Defence") || orgs.contains("Ministry of Defence"),
+        "organization (UK) Ministry of Defence missing from {orgs:?}"
+    );
     for o in [
-        "Ministry of Defence",
         "King’s College London",
         "ISW",
         "MoD",
@@ -107,16 +111,22 @@ fn offsets_and_scores_hold_on_real_text() {
 
 #[test]
 fn engines_agree_on_the_sample_articles() {
-    // The fused engines against the rust-bert reference. f32: the same entities, scores within
-    // 1e-4. bf16 (8-bit mantissa): at most 2% of the entity spans differ (a borderline word may
-    // flip), and the spans both find have scores within 0.05.
+    // The fast engines against the rust-bert reference. f32 (fused, onnx): the same entities,
+    // scores within 1e-4. bf16 (8-bit mantissa): at most 2% of the entity spans differ (a
+    // borderline word may flip), shared spans' scores within 0.05. int8: borderline entities
+    // move more (today 9 of 149 spans: "UK Ministry of Defence" whole instead of "UK" +
+    // "Ministry of Defence", a "Kherson" typed ORG instead of PER, …), so at most 8% of the
+    // spans differ and shared spans' scores are 0.02 apart on average (a borderline span's
+    // score can move by 0.35); dev F1 is within 0.05 of f32 (README).
     let reference = run(Engine::RustBert);
-    for (engine, tol, max_diff) in [
-        (Engine::Fused, 1e-4f32, 0.0),
-        (Engine::FusedBf16, 0.05, 0.02),
+    for (engine, tol, mean_tol, max_diff) in [
+        (Engine::Fused, 1e-4f32, 1e-5, 0.0),
+        (Engine::FusedBf16, 0.05, 0.01, 0.02),
+        (Engine::Onnx, 1e-4, 1e-5, 0.0),
+        (Engine::OnnxInt8, 1.0, 0.02, 0.08),
     ] {
         let got = run(engine);
-        let (mut differ, mut total) = (0usize, 0usize);
+        let (mut differ, mut total, mut shared, mut sum_diff) = (0usize, 0usize, 0usize, 0f32);
         for (a, b) in reference.iter().zip(&got) {
             let scores = |d: &Document| {
                 d.entities
@@ -130,6 +140,8 @@ fn engines_agree_on_the_sample_articles() {
             differ += sb.keys().filter(|k| !sa.contains_key(*k)).count();
             for (k, x) in &sa {
                 if let Some(y) = sb.get(k) {
+                    shared += 1;
+                    sum_diff += (x - y).abs();
                     assert!(
                         (x - y).abs() < tol,
                         "{engine:?} on {}: {k:?} {x} vs {y}",
@@ -138,6 +150,9 @@ fn engines_agree_on_the_sample_articles() {
                 }
             }
         }
+        let mean = sum_diff / shared.max(1) as f32;
+        eprintln!("{engine:?}: {differ} of {total} spans differ, mean |score diff| {mean}");
+        assert!(mean < mean_tol, "{engine:?}: mean |score diff| {mean}");
         assert!(total > 100);
         assert!(
             differ as f64 <= max_diff * total as f64,
