@@ -1,9 +1,10 @@
 //! Corpus benchmark: articles/s, words/s, window tokens/s and peak RSS over a directory of
-//! articles, for each thread count and batch size asked for; the last line is JSON.
+//! articles, for each engine, batch size, worker count and engine thread count asked for; the
+//! last line is JSON.
 //!
 //! ```text
 //! cargo run --release --example bench_corpus -- ../shared/corpus/bbc --limit 300 \
-//!     --threads 1,2 --batch 8,16,32 --engine fused-bf16
+//!     --engine-threads 1,2 --batch 8,16,32 --engine onnx-int8,fused-bf16
 //! ```
 use anyhow::{bail, Result};
 use clap::Parser;

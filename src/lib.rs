@@ -2,8 +2,8 @@
 //!
 //! Reads article text and returns typed entities with exact offsets and scores, running
 //! pretrained transformer token-classification models (BERT, DistilBERT, RoBERTa,
-//! XLM-RoBERTa, DeBERTa, DeBERTa-v2, ELECTRA) through rust-bert and libtorch, many articles
-//! in parallel.
+//! XLM-RoBERTa, DeBERTa, DeBERTa-v2, ELECTRA) through rust-bert and libtorch, or BERT models
+//! through ONNX Runtime (see [`Engine`]), many articles in parallel.
 //!
 //! The modules follow the data:
 //! [`input`] (articles) → [`segment`] (sentences, windows) → [`tokenize`] → [`model`]

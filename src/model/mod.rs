@@ -618,7 +618,9 @@ impl NerModel {
                 let size = ids.size();
                 let (b, t) = (size[0] as usize, size[1] as usize);
                 let flat = |x: &Tensor| -> Result<Vec<i32>> {
-                    Ok(Vec::<i32>::try_from(&x.to_kind(Kind::Int).contiguous().view([-1]))?)
+                    Ok(Vec::<i32>::try_from(
+                        &x.to_kind(Kind::Int).contiguous().view([-1]),
+                    )?)
                 };
                 let logits = onnx.logits(flat(ids)?, flat(mask)?, flat(casing)?, b, t)?;
                 let labels = (logits.len() / (b * t).max(1)) as i64;

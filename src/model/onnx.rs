@@ -88,7 +88,18 @@ fn environment() -> Result<&'static ort::environment::Environment> {
     env.as_ref().map_err(|e| Error::Model(e.clone()))
 }
 
-/// Whether the ONNX Runtime library can be loaded (it is loaded on the first call).
+/// Whether the ONNX Runtime library can be loaded (it is loaded on the first call), that is
+/// whether the `onnx` engines can run and `Engine::Auto` picks `onnx-int8` for BERT models.
+///
+/// ```
+/// use newsgraph::{Engine, NerModel};
+/// # fn main() -> newsgraph::Result<()> {
+/// let model = NerModel::load(&newsgraph::default_model_dir())?; // Engine::Auto
+/// if newsgraph::onnx_runtime_available() {
+///     assert_eq!(model.engine(), Engine::OnnxInt8);
+/// }
+/// # Ok(()) }
+/// ```
 pub fn runtime_available() -> bool {
     environment().is_ok()
 }
@@ -121,7 +132,8 @@ impl OnnxBert {
             })?;
             Weight::from_tch(t)
         };
-        let int = |key: &str, default: i64| config.get(key).and_then(Value::as_i64).unwrap_or(default);
+        let int =
+            |key: &str, default: i64| config.get(key).and_then(Value::as_i64).unwrap_or(default);
         let n_layers = int("num_hidden_layers", 12);
         let heads = int("num_attention_heads", 12);
         let eps = config
@@ -162,7 +174,10 @@ impl OnnxBert {
         g.f32("position", &position.shape, &position.data)?;
         g.f32("segment", &[casing_classes, hidden], &segment)?;
         let norm = |g: &mut Builder, prefix: &str| -> Result<(String, String)> {
-            let (gamma, beta) = (get(&format!("{prefix}.weight"))?, get(&format!("{prefix}.bias"))?);
+            let (gamma, beta) = (
+                get(&format!("{prefix}.weight"))?,
+                get(&format!("{prefix}.bias"))?,
+            );
             let (gn, bn) = (format!("{prefix}.gamma"), format!("{prefix}.beta"));
             g.f32(&gn, &gamma.shape, &gamma.data)?;
             g.f32(&bn, &beta.shape, &beta.data)?;
@@ -172,7 +187,16 @@ impl OnnxBert {
         g.node(
             "EmbedLayerNormalization",
             MS_DOMAIN,
-            &["input_ids", "casing", "word", "position", "segment", &gamma, &beta, "attention_mask"],
+            &[
+                "input_ids",
+                "casing",
+                "word",
+                "position",
+                "segment",
+                &gamma,
+                &beta,
+                "attention_mask",
+            ],
             &["x0", "mask_index"],
             vec![Attribute::new("epsilon", eps).map_err(ort_err)?],
         )?;
@@ -457,7 +481,11 @@ impl Builder {
 
     /// `x · W + b` in f32; the result is named `out`.
     fn linear_f32(&mut self, name: &str, x: &str, l: &Linear, out: &str) -> Result<()> {
-        let (w, b, y) = (format!("{name}.w"), format!("{name}.b"), format!("{name}.xw"));
+        let (w, b, y) = (
+            format!("{name}.w"),
+            format!("{name}.b"),
+            format!("{name}.xw"),
+        );
         self.f32(&w, &[l.inp, l.out], &l.weight)?;
         self.f32(&b, &[l.out], &l.bias)?;
         self.node("MatMul", ONNX_DOMAIN, &[x, &w], &[&y], vec![])?;
