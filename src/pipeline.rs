@@ -30,9 +30,10 @@ pub struct PipelineOptions {
     pub batch_size: usize,
     /// How sub-token scores become word labels.
     pub aggregation: Aggregation,
-    /// Worker threads for tokenizing, batches and decoding; 0 = one per core. Default 1: on a
-    /// 2-core machine one worker whose forward passes use both cores through libtorch was as
-    /// fast as two single-threaded workers (16.2 vs 15.5 articles/s) with 27% less memory.
+    /// Worker threads for tokenizing, batches and decoding; 0 = one per core. Default 1: one
+    /// worker whose forward passes use every core (`engine_threads`). On 2 cores that reached
+    /// 97.5% of the int8 engine's pure forward throughput; with libtorch (`fused-bf16`) it was
+    /// as fast as two single-threaded workers (16.2 vs 15.5 articles/s) with 27% less memory.
     pub threads: usize,
     /// Threads of the engine within one forward pass (libtorch's intra-op threads, or the ONNX
     /// Runtime session's); 0 = the engine's default (one per core).
