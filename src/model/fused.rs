@@ -6,7 +6,7 @@
 //! bfloat16 on CPUs with native bf16 arithmetic. It serves inference for `model_type` `bert`
 //! (casing embedding included); rust-bert stays the reference and the training path.
 
-use crate::error::{Error, LoadError, Result};
+use crate::error::{LoadError, Result};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
@@ -84,25 +84,14 @@ impl FusedBert {
                 bias: get(&format!("{p}.bias"))?,
             })
         };
-        let n_layers = config
-            .get("num_hidden_layers")
-            .and_then(Value::as_i64)
-            .unwrap_or(12);
-        let heads = config
-            .get("num_attention_heads")
-            .and_then(Value::as_i64)
-            .unwrap_or(12);
-        let gelu = match config.get("hidden_act").and_then(Value::as_str) {
-            Some("gelu") | None => "none",
-            Some("gelu_new" | "gelu_pytorch_tanh" | "gelu_fast") => "tanh",
-            Some(other) => {
-                return Err(Error::Setting(format!(
-                    "the fused engine runs gelu activations only, not {other}; use Engine::RustBert"
-                )))
-            }
+        let engine = if kind == Kind::BFloat16 {
+            super::Engine::FusedBf16
+        } else {
+            super::Engine::Fused
         };
-        let mut layers = Vec::with_capacity(n_layers as usize);
-        for i in 0..n_layers {
+        let shape = super::BertShape::from_config(config, engine)?;
+        let mut layers = Vec::with_capacity(shape.layers as usize);
+        for i in 0..shape.layers {
             let p = format!("bert.encoder.layer.{i}");
             let (q, k, v) = (
                 linear(&format!("{p}.attention.self.query"))?,
@@ -132,12 +121,9 @@ impl FusedBert {
             emb_norm: norm("bert.embeddings.LayerNorm")?,
             layers,
             classifier: linear("classifier")?,
-            heads,
-            eps: config
-                .get("layer_norm_eps")
-                .and_then(Value::as_f64)
-                .unwrap_or(1e-12),
-            gelu,
+            heads: shape.heads,
+            eps: shape.eps,
+            gelu: if shape.tanh_gelu { "tanh" } else { "none" },
             kind,
         })
     }

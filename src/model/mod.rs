@@ -332,6 +332,41 @@ pub fn cpu_has_bf16() -> bool {
     }
 }
 
+/// What the fast engines read from a BERT `config.json`.
+pub(crate) struct BertShape {
+    pub(crate) layers: i64,
+    pub(crate) heads: i64,
+    pub(crate) eps: f64,
+    /// `gelu` (erf) or one of the tanh approximations.
+    pub(crate) tanh_gelu: bool,
+}
+
+impl BertShape {
+    /// Reads the shape; `engine` names the engine in the error for other activations.
+    pub(crate) fn from_config(config: &Value, engine: Engine) -> Result<Self> {
+        let int = |key: &str| config.get(key).and_then(Value::as_i64).unwrap_or(12);
+        let tanh_gelu = match config.get("hidden_act").and_then(Value::as_str) {
+            Some("gelu") | None => false,
+            Some("gelu_new" | "gelu_pytorch_tanh" | "gelu_fast") => true,
+            Some(other) => {
+                return Err(Error::Setting(format!(
+                    "engine {} runs gelu activations only, not {other}; use Engine::RustBert",
+                    engine.as_str()
+                )))
+            }
+        };
+        Ok(BertShape {
+            layers: int("num_hidden_layers"),
+            heads: int("num_attention_heads"),
+            eps: config
+                .get("layer_norm_eps")
+                .and_then(Value::as_f64)
+                .unwrap_or(1e-12),
+            tanh_gelu,
+        })
+    }
+}
+
 /// The name of the casing embedding's weight.
 pub const CASING_WEIGHT: &str = "newsgraph.casing_embeddings";
 

@@ -132,23 +132,13 @@ impl OnnxBert {
             })?;
             Weight::from_tch(t)
         };
-        let int =
-            |key: &str, default: i64| config.get(key).and_then(Value::as_i64).unwrap_or(default);
-        let n_layers = int("num_hidden_layers", 12);
-        let heads = int("num_attention_heads", 12);
-        let eps = config
-            .get("layer_norm_eps")
-            .and_then(Value::as_f64)
-            .unwrap_or(1e-12) as f32;
-        let gelu = match config.get("hidden_act").and_then(Value::as_str) {
-            Some("gelu") | None => "Gelu",
-            Some("gelu_new" | "gelu_pytorch_tanh" | "gelu_fast") => "FastGelu",
-            Some(other) => {
-                return Err(Error::Setting(format!(
-                    "the onnx engines run gelu activations only, not {other}; use Engine::RustBert"
-                )))
-            }
+        let engine = match precision {
+            Precision::F32 => super::Engine::Onnx,
+            Precision::Int8 => super::Engine::OnnxInt8,
         };
+        let shape = super::BertShape::from_config(config, engine)?;
+        let (heads, eps) = (shape.heads, shape.eps as f32);
+        let gelu = if shape.tanh_gelu { "FastGelu" } else { "Gelu" };
 
         let mut g = Builder::new(precision)?;
         let casing_classes = crate::tokenize::Casing::COUNT as usize;
@@ -202,7 +192,7 @@ impl OnnxBert {
         )?;
 
         let mut x = "x0".to_string();
-        for i in 0..n_layers {
+        for i in 0..shape.layers {
             let p = format!("bert.encoder.layer.{i}");
             let (q, k, v) = (
                 Linear::load(&get, &format!("{p}.attention.self.query"))?,
