@@ -6,6 +6,7 @@
 //! bfloat16 on CPUs with native bf16 arithmetic. It serves inference for `model_type` `bert`
 //! (casing embedding included); rust-bert stays the reference and the training path.
 
+use super::Engine;
 use crate::error::{LoadError, Result};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -49,18 +50,23 @@ pub(crate) struct FusedBert {
     heads: i64,
     eps: f64,
     gelu: &'static str,
-    kind: Kind,
+    engine: Engine,
 }
 
 impl FusedBert {
-    /// Builds the engine from the loaded variables (names with the `bert.` prefix), cast to
-    /// `kind` (`Float` or `BFloat16`).
+    /// Builds `engine` (`Fused`: f32, or `FusedBf16`) from the loaded variables (names with
+    /// the `bert.` prefix).
     pub(crate) fn new(
         vars: &HashMap<String, Tensor>,
         config: &Value,
         source: &Path,
-        kind: Kind,
+        engine: Engine,
     ) -> Result<Self> {
+        let kind = if engine == Engine::FusedBf16 {
+            Kind::BFloat16
+        } else {
+            Kind::Float
+        };
         let get = |name: &str| -> Result<Tensor> {
             vars.get(name)
                 .map(|t| t.detach().to_kind(kind))
@@ -83,11 +89,6 @@ impl FusedBert {
                 weight: get(&format!("{p}.weight"))?,
                 bias: get(&format!("{p}.bias"))?,
             })
-        };
-        let engine = if kind == Kind::BFloat16 {
-            super::Engine::FusedBf16
-        } else {
-            super::Engine::Fused
         };
         let shape = super::BertShape::from_config(config, engine)?;
         let mut layers = Vec::with_capacity(shape.layers as usize);
@@ -124,7 +125,7 @@ impl FusedBert {
             heads: shape.heads,
             eps: shape.eps,
             gelu: if shape.tanh_gelu { "tanh" } else { "none" },
-            kind,
+            engine,
         })
     }
 
@@ -171,8 +172,8 @@ impl FusedBert {
         Ok(self.classifier.forward(&x)?.f_to_kind(Kind::Float)?)
     }
 
-    /// The precision the engine computes in.
-    pub(crate) fn kind(&self) -> Kind {
-        self.kind
+    /// Which engine this is.
+    pub(crate) fn engine(&self) -> Engine {
+        self.engine
     }
 }

@@ -450,24 +450,14 @@ impl NerModel {
         let vars = self.vs.variables();
         let (raw, source) = (&self.config.raw, &self.config.source);
         self.fast = Some(match resolved {
-            Engine::Onnx | Engine::OnnxInt8 => {
-                let precision = if resolved == Engine::Onnx {
-                    onnx::Precision::F32
-                } else {
-                    onnx::Precision::Int8
-                };
-                Fast::Onnx(onnx::OnnxBert::new(
-                    &vars,
-                    raw,
-                    source,
-                    precision,
-                    self.engine_threads,
-                )?)
-            }
-            Engine::FusedBf16 => {
-                Fast::Fused(fused::FusedBert::new(&vars, raw, source, Kind::BFloat16)?)
-            }
-            _ => Fast::Fused(fused::FusedBert::new(&vars, raw, source, Kind::Float)?),
+            Engine::Onnx | Engine::OnnxInt8 => Fast::Onnx(onnx::OnnxBert::new(
+                &vars,
+                raw,
+                source,
+                resolved,
+                self.engine_threads,
+            )?),
+            _ => Fast::Fused(fused::FusedBert::new(&vars, raw, source, resolved)?),
         });
         Ok(())
     }
@@ -492,10 +482,8 @@ impl NerModel {
     pub fn engine(&self) -> Engine {
         match &self.fast {
             None => Engine::RustBert,
-            Some(Fast::Fused(f)) if f.kind() == Kind::BFloat16 => Engine::FusedBf16,
-            Some(Fast::Fused(_)) => Engine::Fused,
-            Some(Fast::Onnx(o)) if o.precision() == onnx::Precision::Int8 => Engine::OnnxInt8,
-            Some(Fast::Onnx(_)) => Engine::Onnx,
+            Some(Fast::Fused(f)) => f.engine(),
+            Some(Fast::Onnx(o)) => o.engine(),
         }
     }
 

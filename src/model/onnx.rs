@@ -14,6 +14,7 @@
 //! from the folder `scripts/setup-onnxruntime.sh` fills (when newsgraph is built inside its own
 //! repository), else from the system's library path.
 
+use super::Engine;
 use crate::error::{Error, LoadError, Result};
 use ort::editor::{Graph, Model, Node, Opset, ONNX_DOMAIN};
 use ort::memory::Allocator;
@@ -33,7 +34,7 @@ const MS_DOMAIN: &str = "com.microsoft";
 
 /// The numeric precision of the encoder's matrix products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Precision {
+enum Precision {
     F32,
     Int8,
 }
@@ -112,16 +113,17 @@ fn ort_err(e: ort::Error) -> Error {
 pub(crate) struct OnnxBert {
     session: Mutex<Session>,
     labels: usize,
-    precision: Precision,
+    engine: Engine,
 }
 
 impl OnnxBert {
-    /// Builds the graph from the loaded variables (names with the `bert.` prefix).
+    /// Builds `engine` (`Onnx`: f32, or `OnnxInt8`) from the loaded variables (names with the
+    /// `bert.` prefix), with `threads` intra-op threads (0: ONNX Runtime's default).
     pub(crate) fn new(
         vars: &HashMap<String, tch::Tensor>,
         config: &Value,
         source: &Path,
-        precision: Precision,
+        engine: Engine,
         threads: usize,
     ) -> Result<Self> {
         let env = environment()?;
@@ -132,9 +134,10 @@ impl OnnxBert {
             })?;
             Weight::from_tch(t)
         };
-        let engine = match precision {
-            Precision::F32 => super::Engine::Onnx,
-            Precision::Int8 => super::Engine::OnnxInt8,
+        let precision = if engine == Engine::OnnxInt8 {
+            Precision::Int8
+        } else {
+            Precision::F32
         };
         let shape = super::BertShape::from_config(config, engine)?;
         let (heads, eps) = (shape.heads, shape.eps as f32);
@@ -268,7 +271,7 @@ impl OnnxBert {
         Ok(OnnxBert {
             session: Mutex::new(session),
             labels,
-            precision,
+            engine,
         })
     }
 
@@ -307,9 +310,9 @@ impl OnnxBert {
         Ok(data.to_vec())
     }
 
-    /// The precision of the encoder's matrix products.
-    pub(crate) fn precision(&self) -> Precision {
-        self.precision
+    /// Which engine this is.
+    pub(crate) fn engine(&self) -> Engine {
+        self.engine
     }
 }
 
