@@ -9,7 +9,6 @@ use newsgraph::{Article, Engine, NerModel, Pipeline, PipelineOptions};
 fn articles() -> Vec<Article> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/articles");
     newsgraph::input::read_path(&dir)
-        .into_iter()
         .map(|a| a.expect("sample article"))
         .collect()
 }

@@ -94,9 +94,8 @@ fn main() -> Result<()> {
         .model
         .clone()
         .unwrap_or_else(newsgraph::default_model_dir);
-    let mut articles: Vec<Article> = newsgraph::input::read_path(&args.corpus)
-        .into_iter()
-        .collect::<Result<_, _>>()?;
+    let mut articles: Vec<Article> =
+        newsgraph::input::read_path(&args.corpus).collect::<Result<_, _>>()?;
     if args.limit > 0 {
         articles.truncate(args.limit);
     }

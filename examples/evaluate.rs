@@ -25,7 +25,11 @@ struct Args {
     file: PathBuf,
 }
 
-fn main() -> Result<()> {
+fn main() {
+    common::exit_on_error(run());
+}
+
+fn run() -> Result<()> {
     let args = Args::parse();
     let model = args.pipeline.model_dir();
     let docs = newsgraph::conll::read(&args.file).context("reading the CoNLL file")?;

@@ -14,6 +14,7 @@ use clap::Parser;
 use common::PipelineArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use newsgraph::Pipeline;
+use std::cell::Cell;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -28,54 +29,56 @@ struct Args {
     paths: Vec<PathBuf>,
 }
 
-fn main() -> Result<()> {
+fn main() {
+    common::exit_on_error(run());
+}
+
+fn run() -> Result<()> {
     let args = Args::parse();
     let started = Instant::now();
     let model = args.pipeline.model_dir();
     let pipeline = Pipeline::load(&model, args.pipeline.options())?;
-    let mut failed = 0usize;
-    let mut articles = Vec::new();
-    for path in &args.paths {
-        for item in newsgraph::input::read_path(path) {
-            match item {
-                Ok(a) => articles.push(a),
-                Err(e) => {
-                    failed += 1;
-                    eprintln!("error: {e}");
-                }
-            }
+    let engine = pipeline.model().engine();
+    // Inputs are read lazily; a bad file or line is reported and counted, and costs nothing else.
+    let read_failures = Cell::new(0usize);
+    let articles = newsgraph::input::read_paths(args.paths.clone()).filter_map(|item| match item {
+        Ok(a) => Some(a),
+        Err(e) => {
+            read_failures.set(read_failures.get() + 1);
+            eprintln!("error: {e}");
+            None
         }
-    }
-    let bar = ProgressBar::new(articles.len() as u64);
+    });
+    let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template(
-        "[{bar:30}] {pos}/{len} articles ({per_sec}, eta {eta})",
+        "{spinner} {pos} articles ({per_sec}, {elapsed})",
     )?);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let (mut done, mut entities) = (0usize, 0usize);
-    // Chunks keep memory bounded and the progress bar moving; each chunk is one parallel call.
-    for chunk in articles.chunks(256) {
-        for (article, result) in chunk.iter().zip(pipeline.process(chunk)) {
-            match result {
-                Ok(doc) => {
-                    entities += doc.entities.len();
-                    done += 1;
-                    writeln!(out, "{}", doc.to_json_line())?;
-                }
-                Err(e) => {
-                    failed += 1;
-                    bar.suspend(|| eprintln!("error: {}: {e}", article.id));
-                }
+    let mut out = std::io::stdout().lock();
+    let (mut done, mut entities, mut failed) = (0usize, 0usize, 0usize);
+    // Each line is written (and flushed) as soon as it and all earlier articles are done, so
+    // a crash, a kill or Ctrl-C keeps every result computed so far.
+    for result in pipeline.stream(articles) {
+        match result {
+            Ok(doc) => {
+                entities += doc.entities.len();
+                done += 1;
+                writeln!(out, "{}", doc.to_json_line())?;
+                out.flush()?;
+            }
+            Err(e) => {
+                failed += 1;
+                bar.suspend(|| eprintln!("error: {e}"));
             }
         }
-        bar.inc(chunk.len() as u64);
+        bar.inc(1);
     }
-    out.flush()?;
     bar.finish_and_clear();
+    let failed = failed + read_failures.get();
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "{done} articles, {entities} entities, {failed} failed, {secs:.2} s, {:.1} articles/s",
-        done as f64 / secs.max(1e-9)
+        "{done} articles, {entities} entities, {failed} failed, {secs:.2} s, {:.1} articles/s, engine {}",
+        done as f64 / secs.max(1e-9),
+        engine.as_str()
     );
     if failed > 0 {
         std::process::exit(1);

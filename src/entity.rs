@@ -209,12 +209,16 @@ const INSTITUTION_HEADS: [&str; 10] = [
 /// ```
 pub fn join_possessive_institutions(text: &str, entities: &mut Vec<Entity>) {
     // A lone possessive "s" is a fragment of the word before, never an entity.
-    entities.retain(|e| !(e.text == "s" && text[..e.start].ends_with(['’', '\''])));
+    entities.retain(|e| {
+        !(e.text == "s"
+            && text
+                .get(..e.start)
+                .is_some_and(|t| t.ends_with(['’', '\''])))
+    });
     let mut i = 1;
     while i < entities.len() {
         let (a, b) = (&entities[i - 1], &entities[i]);
-        let gap = &text[a.end..b.start];
-        let possessive = matches!(gap, "’s " | "'s ");
+        let possessive = matches!(text.get(a.end..b.start), Some("’s " | "'s "));
         let institution = b.kind == EntityKind::Organization
             && INSTITUTION_HEADS
                 .iter()

@@ -36,7 +36,7 @@ pub enum LoadError {
         path: PathBuf,
     },
     /// `id2label` is not a BIO, IOB1 or BIOES label set.
-    #[error("{path}: id2label is not a BIO/IOB1/BIOES scheme: {reason}")]
+    #[error("{path}: id2label: {reason}")]
     InvalidLabels {
         /// The config file.
         path: PathBuf,
@@ -99,6 +99,17 @@ pub enum Error {
     /// rust-bert reported an error.
     #[error("model: {0}")]
     Model(String),
+    /// A stage failed on one article in a way it never should (a bug in newsgraph: please
+    /// report it with the article). Only that article is lost.
+    #[error("{article}: internal error while {stage} (a newsgraph bug; please report it with this article): {message}")]
+    Internal {
+        /// The article id.
+        article: String,
+        /// The stage that failed.
+        stage: &'static str,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl Error {

@@ -58,102 +58,175 @@ impl Article {
 /// Invalid UTF-8 is an error naming the file and the byte offset; it is never replaced silently.
 pub fn read_text_file(path: &Path) -> Result<Article> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let article = read_text(&path.display().to_string(), bytes)?;
+    let id = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or(article.id);
+    Ok(Article { id, ..article })
+}
+
+/// Makes an article of the bytes of a text named `name` (its id). Invalid UTF-8 is an error
+/// naming `name` and the offset of the first bad byte.
+pub fn read_text(name: &str, bytes: Vec<u8>) -> Result<Article> {
     let text = String::from_utf8(bytes).map_err(|e| {
         Error::input(
-            path.display().to_string(),
+            name,
             format!(
                 "not valid UTF-8 (first bad byte at offset {})",
                 e.utf8_error().valid_up_to()
             ),
         )
     })?;
-    let id = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
-    Ok(Article::new(id, text))
+    Ok(Article::new(name, text))
 }
 
-/// Parses JSON Lines: one article object (`{"id", "text", "title"?, "date"?}`) per line.
+/// Parses JSON Lines lazily: one article object (`{"id", "text", "title"?, "date"?}`) per line.
 ///
-/// Blank lines are skipped; each bad line gives an error naming `source_name:line`.
-pub fn read_jsonl<R: BufRead>(reader: R, source_name: &str) -> Vec<Result<Article>> {
-    let mut out = Vec::new();
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let where_ = format!("{source_name}:{}", i + 1);
-        let line = match line {
-            Ok(line) => line,
-            Err(e) => {
-                out.push(Err(Error::input(where_, format!("read failed: {e}"))));
-                break;
-            }
-        };
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let parsed = std::str::from_utf8(&line)
-            .map_err(|e| {
-                format!(
-                    "not valid UTF-8 (first bad byte at offset {})",
-                    e.valid_up_to()
-                )
-            })
-            .and_then(|s| {
-                serde_json::from_str::<Article>(s)
-                    .map_err(|e| format!("not an article object: {e}"))
-            });
-        out.push(parsed.map_err(|m| Error::input(where_, m)));
+/// Blank lines are skipped; each bad line gives an error naming `source_name:line`; a read
+/// error ends the iteration after its own error.
+pub fn read_jsonl<R: BufRead>(reader: R, source_name: &str) -> JsonLines<R> {
+    JsonLines {
+        lines: reader.split(b'\n'),
+        source_name: source_name.to_string(),
+        line: 0,
+        failed: false,
     }
-    out
 }
 
-/// Reads a path: a `.jsonl`/`.ndjson` file (one article a line), a directory tree (its `.txt`
-/// files, sorted by path), or any other file as one text article. `-` reads JSON Lines from stdin.
-pub fn read_path(path: &Path) -> Vec<Result<Article>> {
+/// The iterator of [`read_jsonl`].
+pub struct JsonLines<R> {
+    lines: std::io::Split<R>,
+    source_name: String,
+    line: usize,
+    failed: bool,
+}
+
+impl<R: BufRead> Iterator for JsonLines<R> {
+    type Item = Result<Article>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            let line = self.lines.next()?;
+            self.line += 1;
+            let where_ = format!("{}:{}", self.source_name, self.line);
+            let line = match line {
+                Ok(line) => line,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(Error::input(where_, format!("read failed: {e}"))));
+                }
+            };
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let parsed = std::str::from_utf8(&line)
+                .map_err(|e| {
+                    format!(
+                        "not valid UTF-8 (first bad byte at offset {})",
+                        e.valid_up_to()
+                    )
+                })
+                .and_then(parse_article);
+            return Some(parsed.map_err(|m| Error::input(where_, m)));
+        }
+    }
+}
+
+/// One JSON line as an article, or what is wrong with it.
+fn parse_article(line: &str) -> std::result::Result<Article, String> {
+    serde_json::from_str::<Article>(line).map_err(|e| {
+        let what = match serde_json::from_str::<serde_json::Value>(line) {
+            Err(_) => "not JSON",
+            Ok(serde_json::Value::Object(_)) => "not an article object",
+            Ok(_) => "a JSON value but not an object",
+        };
+        format!("{what} (expected {{\"id\": \"…\", \"text\": \"…\"}}): {e}")
+    })
+}
+
+/// Articles read lazily from paths (see [`read_path`]): a file is read, and a JSON line parsed,
+/// only when the iterator gets to it, so a corpus of any size streams through in order.
+pub struct Articles {
+    inner: Box<dyn Iterator<Item = Result<Article>> + Send>,
+}
+
+impl Iterator for Articles {
+    type Item = Result<Article>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next()
+    }
+}
+
+/// Reads a path lazily: a `.jsonl`/`.ndjson` file (one article a line), a directory tree (its
+/// `.txt` files, in path order), or any other file as one text article. `-` reads JSON Lines
+/// from stdin. One `Result` per article; an unreadable file, directory or line is its own error.
+pub fn read_path(path: &Path) -> Articles {
+    read_paths([path.to_path_buf()])
+}
+
+/// [`read_path`] over several paths, in order.
+///
+/// ```no_run
+/// use std::path::PathBuf;
+/// for article in newsgraph::input::read_paths([PathBuf::from("corpus/"), PathBuf::from("more.jsonl")]) {
+///     match article {
+///         Ok(a) => println!("{}: {} bytes", a.id, a.text.len()),
+///         Err(e) => eprintln!("error: {e}"),
+///     }
+/// }
+/// ```
+pub fn read_paths(paths: impl IntoIterator<Item = PathBuf>) -> Articles {
+    let paths: Vec<PathBuf> = paths.into_iter().collect();
+    Articles {
+        inner: Box::new(paths.into_iter().flat_map(|p| one_path(&p))),
+    }
+}
+
+fn one_path(path: &Path) -> Box<dyn Iterator<Item = Result<Article>> + Send> {
     if path.as_os_str() == "-" {
-        return read_jsonl(std::io::stdin().lock(), "<stdin>");
+        return Box::new(read_jsonl(
+            std::io::BufReader::new(std::io::stdin()),
+            "<stdin>",
+        ));
     }
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
-        Err(e) => return vec![Err(Error::io(path, e))],
+        Err(e) => return Box::new(std::iter::once(Err(Error::io(path, e)))),
     };
     if meta.is_dir() {
-        let mut files = Vec::new();
-        let mut errors = Vec::new();
-        collect_txt(path, &mut files, &mut errors);
-        files.sort();
-        let mut out: Vec<Result<Article>> = errors.into_iter().map(Err).collect();
-        out.extend(files.iter().map(|f| read_text_file(f)));
-        return out;
+        // Links are followed (as `ls` of a folder of links would show); loops are errors.
+        let files = walkdir::WalkDir::new(path)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(|entry| match entry {
+                Ok(e)
+                    if e.file_type().is_file()
+                        && e.path().extension().is_some_and(|x| x == "txt") =>
+                {
+                    Some(read_text_file(e.path()))
+                }
+                Ok(_) => None,
+                Err(e) => {
+                    let at = e.path().unwrap_or(Path::new("")).to_path_buf();
+                    Some(Err(Error::io(at, e.into())))
+                }
+            });
+        return Box::new(files);
     }
     match path.extension().and_then(|e| e.to_str()) {
         Some("jsonl" | "ndjson") => match std::fs::File::open(path) {
-            Ok(f) => read_jsonl(std::io::BufReader::new(f), &path.display().to_string()),
-            Err(e) => vec![Err(Error::io(path, e))],
+            Ok(f) => Box::new(read_jsonl(
+                std::io::BufReader::new(f),
+                &path.display().to_string(),
+            )),
+            Err(e) => Box::new(std::iter::once(Err(Error::io(path, e)))),
         },
-        _ => vec![read_text_file(path)],
-    }
-}
-
-fn collect_txt(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Error>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            errors.push(Error::io(dir, e));
-            return;
-        }
-    };
-    for entry in entries {
-        match entry {
-            Ok(entry) => {
-                let p = entry.path();
-                if p.is_dir() {
-                    collect_txt(&p, files, errors);
-                } else if p.extension().is_some_and(|e| e == "txt") {
-                    files.push(p);
-                }
-            }
-            Err(e) => errors.push(Error::io(dir, e)),
-        }
+        _ => Box::new(std::iter::once(read_text_file(path))),
     }
 }

@@ -33,9 +33,14 @@ pub mod eval;
 #[cfg(feature = "hub")]
 pub mod hub;
 pub mod input;
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod invariants;
 pub mod model;
 pub mod output;
 pub mod pipeline;
+#[cfg(test)]
+mod proptests;
 pub mod quote;
 pub mod relation;
 pub mod segment;
@@ -49,7 +54,7 @@ pub use error::{Error, LoadError, Result};
 pub use input::Article;
 pub use model::{onnx_runtime_available, Engine, NerModel};
 pub use output::Document;
-pub use pipeline::{Pipeline, PipelineOptions};
+pub use pipeline::{Pipeline, PipelineOptions, Stream};
 
 pub use tch;
 pub use tokenizers;

@@ -8,7 +8,7 @@
 
 use crate::clean::{blank, furniture, Skipped};
 use crate::cluster::cluster;
-use crate::decode::{aggregate, spans, Aggregation, WordSpan};
+use crate::decode::{aggregate, spans, Aggregation, LabelSet, WordSpan};
 use crate::entity::{Entity, EntityKind};
 use crate::error::{Error, Result};
 use crate::input::Article;
@@ -16,9 +16,11 @@ use crate::model::{Engine, NerModel, SharedModel};
 use crate::output::Document;
 use crate::segment::{cut_quality, sentence_starts, windows, Window};
 use crate::temporal::{article_date, find as find_temporal};
-use crate::tokenize::Tokens;
+use crate::tokenize::{TextTokenizer, Tokens};
 use chrono::NaiveDate;
 use rayon::prelude::*;
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 use tch::{Kind, Tensor};
@@ -50,6 +52,9 @@ pub struct PipelineOptions {
     pub engine: Engine,
     /// Marks web-page furniture (see [`crate::clean`]) and keeps it from the model.
     pub clean: bool,
+    /// Articles that [`Pipeline::stream`] takes from its input at a time: memory stays bounded
+    /// by this many articles, and larger chunks batch windows with less padding.
+    pub chunk: usize,
 }
 
 impl Default for PipelineOptions {
@@ -64,6 +69,7 @@ impl Default for PipelineOptions {
             max_text_bytes: 32 << 20,
             engine: Engine::Auto,
             clean: true,
+            chunk: 256,
         }
     }
 }
@@ -109,11 +115,11 @@ pub struct WindowStats {
 }
 
 /// An article after cleaning, tokenization and windowing.
-struct Prepared {
-    tokens: Tokens,
-    windows: Vec<Window>,
-    date: Option<NaiveDate>,
-    skipped: Vec<Skipped>,
+pub(crate) struct Prepared {
+    pub(crate) tokens: Tokens,
+    pub(crate) windows: Vec<Window>,
+    pub(crate) date: Option<NaiveDate>,
+    pub(crate) skipped: Vec<Skipped>,
 }
 
 /// One forward pass: which windows of which articles.
@@ -135,6 +141,9 @@ impl Pipeline {
     pub fn new(mut model: NerModel, options: PipelineOptions) -> Result<Self> {
         if options.batch_size == 0 {
             return Err(Error::Setting("batch_size must be at least 1".into()));
+        }
+        if options.chunk == 0 {
+            return Err(Error::Setting("chunk must be at least 1".into()));
         }
         if let Some(w) = options.window {
             if w < 8 || w > model.config().max_positions {
@@ -220,15 +229,49 @@ impl Pipeline {
         self.pool.install(|| self.process_in_pool(articles))
     }
 
+    /// Processes articles lazily, [`PipelineOptions::chunk`] at a time, and yields one result
+    /// per article in input order as each chunk finishes: a corpus larger than memory streams
+    /// through, and a consumer that writes each result as it comes keeps all that was done.
+    ///
+    /// ```
+    /// # fn main() -> newsgraph::Result<()> {
+    /// use newsgraph::{Article, Pipeline, PipelineOptions};
+    /// let options = PipelineOptions { chunk: 2, ..PipelineOptions::default() };
+    /// let pipeline = Pipeline::load(&newsgraph::default_model_dir(), options)?;
+    /// let articles = (0..5).map(|i| Article::new(format!("a{i}"), "Angela Merkel visited Paris."));
+    /// let mut ids = Vec::new();
+    /// for doc in pipeline.stream(articles) {
+    ///     ids.push(doc?.id);
+    /// }
+    /// assert_eq!(ids, ["a0", "a1", "a2", "a3", "a4"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn stream<I>(&self, articles: I) -> Stream<'_, I::IntoIter>
+    where
+        I: IntoIterator<Item = Article>,
+    {
+        Stream {
+            pipeline: self,
+            input: articles.into_iter(),
+            ready: VecDeque::new(),
+        }
+    }
+
     fn process_in_pool(&self, articles: &[Article]) -> Vec<Result<Document>> {
         let model = &self.model.0;
         let n_labels = model.config().labels.len();
-        let prepared: Vec<Result<Prepared>> =
-            articles.par_iter().map(|a| self.prepare(a)).collect();
+        let prepared: Vec<Result<Prepared>> = articles
+            .par_iter()
+            .map(|a| guarded(&a.id, "preparing", || self.prepare(a)))
+            .collect();
         let batches = self.batches(&prepared);
         let outputs: Vec<Result<Vec<Vec<f32>>>> = batches
             .par_iter()
-            .map(|b| self.forward(b, &prepared))
+            .map(|b| {
+                guarded("batch", "running the forward pass", || {
+                    self.forward(b, &prepared)
+                })
+            })
             .collect();
 
         // Scatter each window's probabilities of the tokens it owns into its article.
@@ -245,85 +288,55 @@ impl Pipeline {
                     for (&(a, w), row) in batch.items.iter().zip(rows) {
                         if let (Ok(dest), Ok(p)) = (&mut probs[a], &prepared[a]) {
                             let win = p.windows[w];
-                            dest[win.own_start * n_labels..win.own_end * n_labels]
-                                .copy_from_slice(&row);
+                            match dest.get_mut(win.own_start * n_labels..win.own_end * n_labels) {
+                                Some(d) if d.len() == row.len() => d.copy_from_slice(&row),
+                                _ => {
+                                    probs[a] = Err(Error::input(
+                                        &articles[a].id,
+                                        format!(
+                                            "the engine gave {} scores for {} tokens of {} labels",
+                                            row.len(),
+                                            win.own_end - win.own_start,
+                                            n_labels
+                                        ),
+                                    ))
+                                }
+                            }
                         }
                     }
                 }
                 Err(e) => {
-                    let msg = e.to_string();
                     for &(a, _) in &batch.items {
-                        probs[a] = Err(Error::Model(msg.clone()));
+                        probs[a] = Err(Error::input(
+                            &articles[a].id,
+                            format!("the forward pass of its batch failed: {e}"),
+                        ));
                     }
                 }
             }
         }
+        let labels = &model.config().labels;
+        let how = self.options.aggregation;
         articles
             .par_iter()
             .zip(prepared)
             .zip(probs)
             .map(|((article, prep), probs)| {
-                let prep = prep?;
-                let probs = probs?;
-                Ok(self.document(article, &prep, &probs))
+                let (prep, probs) = (prep?, probs?);
+                guarded(&article.id, "finishing", || {
+                    Ok(document(article, &prep, &probs, labels, how))
+                })
             })
             .collect()
     }
 
     fn prepare(&self, article: &Article) -> Result<Prepared> {
-        let text = &article.text;
-        if text.len() > self.options.max_text_bytes {
-            return Err(Error::input(
-                &article.id,
-                format!(
-                    "text is {} bytes, over the limit of {} (PipelineOptions::max_text_bytes)",
-                    text.len(),
-                    self.options.max_text_bytes
-                ),
-            ));
-        }
-        check_not_binary(text).map_err(|m| Error::input(&article.id, m))?;
-        let date_line = article_date(text);
-        let date = article
-            .date
-            .as_deref()
-            .and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok())
-            .or(date_line.map(|(d, _)| d));
-        let skipped = if self.options.clean {
-            furniture(text, date_line.map(|(_, span)| span))
-        } else {
-            Vec::new()
-        };
-        let blanked;
-        let model_text = if skipped.is_empty() {
-            text.as_str()
-        } else {
-            blanked = blank(text, &skipped);
-            blanked.as_str()
-        };
-        let tokens = self
-            .model
-            .0
-            .tokenizer()
-            .tokenize(model_text)
-            .map_err(|e| Error::input(&article.id, e.to_string()))?;
-        let windows = if tokens.is_empty() {
-            Vec::new()
-        } else {
-            let cuts = cut_quality(
-                &tokens.offsets,
-                &tokens.word_of,
-                &sentence_starts(model_text),
-            );
-            let max_len = self.window_len() - 2;
-            windows(&cuts, max_len, self.options.overlap.unwrap_or(max_len / 16))
-        };
-        Ok(Prepared {
-            tokens,
-            windows,
-            date,
-            skipped,
-        })
+        prepare(
+            article,
+            self.model.0.tokenizer(),
+            &self.options,
+            self.window_len(),
+        )
     }
 
     fn batches(&self, prepared: &[Result<Prepared>]) -> Vec<Batch> {
@@ -397,74 +410,184 @@ impl Pipeline {
             })
             .collect()
     }
+}
 
-    fn document(&self, article: &Article, prep: &Prepared, probs: &[f32]) -> Document {
-        let text = &article.text;
-        let labels = &self.model.0.config().labels;
-        let tokens = &prep.tokens;
-        let words = aggregate(
-            probs,
-            labels.len(),
-            &tokens.word_of,
-            tokens.words.len(),
-            self.options.aggregation,
-        );
-        let tags: Vec<_> = words.iter().map(|w| labels.tags()[w.label]).collect();
-        let scores: Vec<f32> = words.iter().map(|w| w.score).collect();
-        let mut chars = CharCounter::new(text);
-        let mut entities: Vec<Entity> = spans(&tags, &scores)
-            .into_iter()
-            .flat_map(|s| split_at_line_breaks(text, &tokens.words, s))
-            .filter_map(|s| trim_punctuation_words(text, &tokens.words, s))
-            .filter_map(|s| {
-                let (start, end) = trim_span(text, tokens.words[s.first].0, tokens.words[s.last].1);
-                if start >= end {
-                    return None;
-                }
-                let label = labels.types()[s.typ].clone();
-                let char_start = chars.at(start);
-                let char_end = char_start + text[start..end].chars().count();
-                Some(Entity {
-                    text: text[start..end].to_string(),
-                    kind: EntityKind::from_label(&label),
-                    label,
-                    start,
-                    end,
-                    char_start,
-                    char_end,
-                    score: s.score,
-                    cluster: None,
-                })
-            })
-            .collect();
-        crate::entity::join_possessive_institutions(text, &mut entities);
-        let (clusters, of) = cluster(text, &entities);
-        for (e, c) in entities.iter_mut().zip(of) {
-            e.cluster = (c != usize::MAX).then_some(c);
-        }
-        // Numbers inside names ("BBC Radio 4") are not quantities.
-        let skip: Vec<(usize, usize)> = prep
-            .skipped
-            .iter()
-            .map(|s| (s.start, s.end))
-            .chain(entities.iter().map(|e| (e.start, e.end)))
-            .collect();
-        Document {
-            id: article.id.clone(),
-            text_len: text.len(),
-            title: article.title.clone(),
-            date: prep
-                .date
-                .map(|d| d.to_string())
-                .or_else(|| article.date.clone()),
-            temporal: find_temporal(text, prep.date, &skip),
-            quotes: crate::quote::find(text, &entities),
-            relations: crate::relation::find(text, &entities),
-            entities,
-            clusters,
-            skipped: prep.skipped.clone(),
-        }
+/// The stages before the forward pass: cleaning, tokenization and windowing of one article.
+pub(crate) fn prepare(
+    article: &Article,
+    tokenizer: &TextTokenizer,
+    options: &PipelineOptions,
+    window_len: usize,
+) -> Result<Prepared> {
+    let text = &article.text;
+    if text.len() > options.max_text_bytes {
+        return Err(Error::input(
+            &article.id,
+            format!(
+                "text is {} bytes, over the limit of {} (PipelineOptions::max_text_bytes)",
+                text.len(),
+                options.max_text_bytes
+            ),
+        ));
     }
+    check_not_binary(text).map_err(|m| Error::input(&article.id, m))?;
+    let date_line = article_date(text);
+    let date = article
+        .date
+        .as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok())
+        .or(date_line.map(|(d, _)| d));
+    let skipped = if options.clean {
+        furniture(text, date_line.map(|(_, span)| span))
+    } else {
+        Vec::new()
+    };
+    let blanked;
+    let model_text = if skipped.is_empty() {
+        text.as_str()
+    } else {
+        blanked = blank(text, &skipped);
+        blanked.as_str()
+    };
+    let tokens = tokenizer
+        .tokenize(model_text)
+        .map_err(|e| Error::input(&article.id, e.to_string()))?;
+    let windows = if tokens.is_empty() {
+        Vec::new()
+    } else {
+        let cuts = cut_quality(
+            &tokens.offsets,
+            &tokens.word_of,
+            &sentence_starts(model_text),
+        );
+        let max_len = window_len.saturating_sub(2);
+        windows(&cuts, max_len, options.overlap.unwrap_or(max_len / 16))
+    };
+    Ok(Prepared {
+        tokens,
+        windows,
+        date,
+        skipped,
+    })
+}
+
+/// The stage after the forward pass: word labels, entities, clusters, quotes, relations and
+/// dates of one article. `probs` holds the label probabilities of each token of `prep`.
+pub(crate) fn document(
+    article: &Article,
+    prep: &Prepared,
+    probs: &[f32],
+    labels: &LabelSet,
+    aggregation: Aggregation,
+) -> Document {
+    let text = &article.text;
+    #[cfg(test)]
+    if text.contains(tests::PANIC_HOOK) {
+        panic!("test hook in {}", article.id);
+    }
+    let tokens = &prep.tokens;
+    let words = aggregate(
+        probs,
+        labels.len(),
+        &tokens.word_of,
+        tokens.words.len(),
+        aggregation,
+    );
+    let tags: Vec<_> = words.iter().map(|w| labels.tags()[w.label]).collect();
+    let scores: Vec<f32> = words.iter().map(|w| w.score).collect();
+    let mut chars = CharCounter::new(text);
+    let mut entities: Vec<Entity> = spans(&tags, &scores)
+        .into_iter()
+        .flat_map(|s| split_at_line_breaks(text, &tokens.words, s))
+        .filter_map(|s| trim_punctuation_words(text, &tokens.words, s))
+        .filter_map(|s| {
+            let (start, end) = trim_span(text, tokens.words[s.first].0, tokens.words[s.last].1);
+            if start >= end {
+                return None;
+            }
+            let label = labels.types()[s.typ].clone();
+            let char_start = chars.at(start);
+            let char_end = char_start + text[start..end].chars().count();
+            Some(Entity {
+                text: text[start..end].to_string(),
+                kind: EntityKind::from_label(&label),
+                label,
+                start,
+                end,
+                char_start,
+                char_end,
+                score: s.score,
+                cluster: None,
+            })
+        })
+        .collect();
+    crate::entity::join_possessive_institutions(text, &mut entities);
+    let (clusters, of) = cluster(text, &entities);
+    for (e, c) in entities.iter_mut().zip(of) {
+        e.cluster = (c != usize::MAX).then_some(c);
+    }
+    // Numbers inside names ("BBC Radio 4") are not quantities.
+    let skip: Vec<(usize, usize)> = prep
+        .skipped
+        .iter()
+        .map(|s| (s.start, s.end))
+        .chain(entities.iter().map(|e| (e.start, e.end)))
+        .collect();
+    Document {
+        id: article.id.clone(),
+        text_len: text.len(),
+        title: article.title.clone(),
+        date: prep
+            .date
+            .map(|d| d.to_string())
+            .or_else(|| article.date.clone()),
+        temporal: find_temporal(text, prep.date, &skip),
+        quotes: crate::quote::find(text, &entities),
+        relations: crate::relation::find(text, &entities),
+        entities,
+        clusters,
+        skipped: prep.skipped.clone(),
+    }
+}
+
+/// The iterator of [`Pipeline::stream`]: one result per article, in input order.
+pub struct Stream<'a, I> {
+    pipeline: &'a Pipeline,
+    input: I,
+    ready: VecDeque<Result<Document>>,
+}
+
+impl<I: Iterator<Item = Article>> Iterator for Stream<'_, I> {
+    type Item = Result<Document>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.ready.is_empty() {
+            let chunk: Vec<Article> = self
+                .input
+                .by_ref()
+                .take(self.pipeline.options.chunk)
+                .collect();
+            self.ready.extend(self.pipeline.process(&chunk));
+        }
+        self.ready.pop_front()
+    }
+}
+
+/// Runs one stage of one article (or batch); a panic becomes that article's error, so that it
+/// never costs the other articles their results. A panic is still a bug: the error says so.
+fn guarded<T>(id: &str, stage: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(Error::Internal {
+            article: id.to_string(),
+            stage,
+            message,
+        })
+    })
 }
 
 /// Rejects text that is not language: NUL bytes, or mostly control characters.
@@ -556,5 +679,69 @@ impl<'a> CharCounter<'a> {
         self.char += self.text[self.byte..byte].chars().count();
         self.byte = byte;
         self.char
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An article holding this text panics in the stage after the forward pass (tests only).
+    pub(super) const PANIC_HOOK: &str = "\u{E000}panic in the finishing stage\u{E000}";
+
+    #[test]
+    fn a_panicking_stage_costs_only_its_article() {
+        let options = PipelineOptions {
+            chunk: 2,
+            threads: 2,
+            ..PipelineOptions::default()
+        };
+        let p = Pipeline::load(&crate::default_model_dir(), options).unwrap();
+        let text = "Angela Merkel met Emmanuel Macron in Paris.";
+        let articles = vec![
+            Article::new("a", text),
+            Article::new("bad", format!("{text} {PANIC_HOOK}")),
+            Article::new("c", text),
+        ];
+        // int8 activations are quantized per batch: scores depend on the batch, spans do not.
+        let spans = |d: &Document| -> Vec<(String, EntityKind, usize, usize)> {
+            d.entities
+                .iter()
+                .map(|e| (e.text.clone(), e.kind.clone(), e.start, e.end))
+                .collect()
+        };
+        let alone = spans(&p.process(&articles[..1]).remove(0).unwrap());
+        assert_eq!(alone.len(), 3);
+        for results in [p.process(&articles), p.stream(articles.clone()).collect()] {
+            assert_eq!(results.len(), 3);
+            assert_eq!(spans(results[0].as_ref().unwrap()), alone);
+            let err = results[1].as_ref().unwrap_err().to_string();
+            assert!(
+                err.starts_with("bad: internal error while finishing") && err.contains("test hook"),
+                "{err}"
+            );
+            let c = results[2].as_ref().unwrap();
+            assert_eq!((c.id.as_str(), spans(c)), ("c", alone.clone()));
+        }
+    }
+
+    #[test]
+    fn stream_pulls_one_chunk_at_a_time() {
+        let options = PipelineOptions {
+            chunk: 3,
+            ..PipelineOptions::default()
+        };
+        let p = Pipeline::load(&crate::default_model_dir(), options).unwrap();
+        let pulled = std::cell::Cell::new(0);
+        let input = (0..8).map(|i| {
+            pulled.set(pulled.get() + 1);
+            Article::new(format!("a{i}"), "Kyiv")
+        });
+        let mut stream = p.stream(input);
+        assert_eq!(stream.next().unwrap().unwrap().id, "a0");
+        assert_eq!(pulled.get(), 3);
+        let rest: Vec<String> = stream.map(|d| d.unwrap().id).collect();
+        assert_eq!(rest, ["a1", "a2", "a3", "a4", "a5", "a6", "a7"]);
+        assert_eq!(pulled.get(), 8);
     }
 }

@@ -199,8 +199,12 @@ pub fn find(text: &str, entities: &[Entity]) -> Vec<Quote> {
                 let verb_at = a0 + v.start();
                 let head = &after[..v.start()];
                 let before_verb = in_range(a0, verb_at).rev().find(|(_, e)| speakers(e));
+                // An entity that starts inside the verb's match is no subject after it.
                 let after_verb = in_range(verb_at, a_end).find(|(_, e)| {
-                    speakers(e) && text[verb_at + v.len()..e.start].split_whitespace().count() <= 1
+                    speakers(e)
+                        && text
+                            .get(verb_at + v.len()..e.start)
+                            .is_some_and(|gap| gap.split_whitespace().count() <= 1)
                 });
                 speaker = before_verb.or(after_verb).map(|(i, _)| (i, None));
                 if speaker.is_none() && head.split_whitespace().count() <= 4 {
@@ -322,6 +326,18 @@ mod tests {
             ),
         );
         assert_eq!(q[1].speaker, Some(0));
+    }
+
+    #[test]
+    fn an_entity_inside_the_speech_verb_is_no_speaker() {
+        use EntityKind::*;
+        // Another model tagged "aid Bob" (from inside "said"): this used to panic slicing
+        // `begin > end` (issue 9); the speaker is then looked for elsewhere.
+        let text = "“Yes,” said Bob Ray. Then more.";
+        let got = who(text, &[("aid Bob", Person)]);
+        assert_eq!(got, [("Yes,".to_string(), None)]);
+        let got = who(text, &[("d Bob Ray", Organization)]);
+        assert_eq!(got, [("Yes,".to_string(), None)]);
     }
 
     #[test]

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 fn run(engine: Engine) -> Vec<Document> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/articles");
     let articles: Vec<_> = newsgraph::input::read_path(&dir)
-        .into_iter()
         .map(|a| a.unwrap())
         .collect();
     assert_eq!(articles.len(), 3);
@@ -92,7 +91,6 @@ fn sample_articles_give_the_expected_entities() {
 fn offsets_and_scores_hold_on_real_text() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/articles");
     let texts: Vec<String> = newsgraph::input::read_path(&dir)
-        .into_iter()
         .map(|a| a.unwrap().text)
         .collect();
     for (doc, text) in run(Engine::Auto).iter().zip(&texts) {
@@ -171,7 +169,6 @@ fn sample_articles_give_relations_quotes_and_dates() {
     let docs = run(Engine::Auto);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/articles");
     let texts: Vec<String> = newsgraph::input::read_path(&dir)
-        .into_iter()
         .map(|a| a.unwrap().text)
         .collect();
     let mut relations = HashSet::new();

@@ -56,6 +56,31 @@ fn every_layout_loads_and_agrees() {
 }
 
 #[test]
+fn a_path_that_is_no_model_folder_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-such-model");
+    let e = load_err(&missing).to_string();
+    assert!(
+        e.contains("no-such-model") && e.contains("no such model folder"),
+        "{e}"
+    );
+    let file = tmp.path().join("config.json");
+    std::fs::write(&file, "{}").unwrap();
+    let e = load_err(&file).to_string();
+    assert!(e.contains("is a file, not a model folder"), "{e}");
+}
+
+#[test]
+fn a_base_encoder_without_labels_says_what_to_do() {
+    let (_tmp, dir) = tiny(TinyOptions::default());
+    edit_config(&dir, |v| {
+        v.as_object_mut().unwrap().remove("id2label");
+    });
+    let e = load_err(&dir).to_string();
+    assert!(e.contains("id2label") && e.contains("train_ner"), "{e}");
+}
+
+#[test]
 fn missing_config() {
     let (_tmp, dir) = tiny(TinyOptions::default());
     std::fs::remove_file(dir.join("config.json")).unwrap();

@@ -194,7 +194,7 @@ fn unreadable_inputs_are_named() {
     std::fs::write(&bad, b"Alice \xff\xfe went").unwrap();
     let good = tmp.path().join("good.txt");
     std::fs::write(&good, "Alice went to Paris.").unwrap();
-    let items = newsgraph::input::read_path(tmp.path());
+    let items: Vec<_> = newsgraph::input::read_path(tmp.path()).collect();
     assert_eq!(items.len(), 2);
     let e = items[0].as_ref().unwrap_err().to_string();
     assert!(
@@ -202,7 +202,7 @@ fn unreadable_inputs_are_named() {
         "{e}"
     );
     assert_eq!(items[1].as_ref().unwrap().id, "good");
-    let missing = newsgraph::input::read_path(&tmp.path().join("nope.txt"));
+    let missing: Vec<_> = newsgraph::input::read_path(&tmp.path().join("nope.txt")).collect();
     assert!(missing[0]
         .as_ref()
         .unwrap_err()
@@ -214,7 +214,7 @@ fn unreadable_inputs_are_named() {
         "{\"id\":\"x\",\"text\":\"Paris\"}\n\nnot json\n{\"id\":\"y\"}\n",
     )
     .unwrap();
-    let items = newsgraph::input::read_path(&jsonl);
+    let items: Vec<_> = newsgraph::input::read_path(&jsonl).collect();
     assert_eq!(items.len(), 3);
     assert_eq!(items[0].as_ref().unwrap().text, "Paris");
     assert!(items[1]
@@ -227,6 +227,28 @@ fn unreadable_inputs_are_named() {
         .unwrap_err()
         .to_string()
         .contains("missing field `text`"));
+}
+
+#[test]
+fn directories_are_read_in_path_order_through_links() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir_all(corpus.join("b")).unwrap();
+    std::fs::write(corpus.join("b").join("x.txt"), "Paris").unwrap();
+    std::fs::write(corpus.join("a.txt"), "Alice").unwrap();
+    std::fs::write(corpus.join("notes.md"), "not an article").unwrap();
+    // A folder of links to articles elsewhere (as a sample of a corpus is often made).
+    let links = tmp.path().join("links");
+    std::fs::create_dir(&links).unwrap();
+    std::os::unix::fs::symlink(corpus.join("a.txt"), links.join("c.txt")).unwrap();
+    std::os::unix::fs::symlink(corpus.join("b"), links.join("d")).unwrap();
+    let ids = |p: Vec<std::path::PathBuf>| -> Vec<String> {
+        newsgraph::input::read_paths(p)
+            .map(|a| a.unwrap().id)
+            .collect()
+    };
+    assert_eq!(ids(vec![corpus]), ["a", "x"]);
+    assert_eq!(ids(vec![links.clone(), links]), ["c", "x", "c", "x"]);
 }
 
 #[test]

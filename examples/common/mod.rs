@@ -50,3 +50,12 @@ impl PipelineArgs {
         }
     }
 }
+
+/// Ends the program on an error as one line on stderr (`error: ` and the causes, no backtrace)
+/// with exit code 2; the program's own exit codes (1: some articles failed) stay apart.
+pub fn exit_on_error(result: anyhow::Result<()>) {
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(2);
+    }
+}

@@ -187,10 +187,10 @@ impl ModelConfig {
 }
 
 fn parse_id2label(raw: &Value) -> Result<LabelSet, String> {
-    let map = raw
-        .get("id2label")
-        .and_then(Value::as_object)
-        .ok_or("there is no id2label object")?;
+    let map = raw.get("id2label").and_then(Value::as_object).ok_or(
+        "there is none: a base encoder without a token-classification head? Fine-tune it \
+             (examples/train_ner.rs) or use a NER model folder",
+    )?;
     let mut names = vec![None; map.len()];
     for (k, v) in map {
         let i: usize = k.parse().map_err(|_| format!("id {k:?} is not a number"))?;
@@ -203,7 +203,7 @@ fn parse_id2label(raw: &Value) -> Result<LabelSet, String> {
         *slot = Some(name.to_string());
     }
     let names: Vec<String> = names.into_iter().flatten().collect();
-    LabelSet::new(names)
+    LabelSet::new(names).map_err(|e| format!("not a BIO, IOB1 or BIOES label set: {e}"))
 }
 
 fn read_json(path: &Path, what: &'static str) -> Result<Value> {
@@ -423,6 +423,18 @@ impl NerModel {
 
     /// Loads a model folder for inference on the CPU with a chosen engine.
     pub fn load_with(dir: &Path, engine: Engine) -> Result<Self> {
+        if !dir.is_dir() {
+            let message = if dir.exists() {
+                "is a file, not a model folder (a folder with config.json, a tokenizer and weights)"
+            } else {
+                "no such model folder"
+            };
+            return Err(LoadError::Invalid {
+                path: dir.to_path_buf(),
+                message: message.into(),
+            }
+            .into());
+        }
         let config = ModelConfig::from_dir(dir)?;
         let tokenizer = TextTokenizer::from_dir(dir)?;
         let weights = weights_file(dir)?;
