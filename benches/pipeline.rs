@@ -3,8 +3,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use newsgraph::decode::{aggregate, spans, Aggregation};
 use newsgraph::segment::{cut_quality, sentence_starts, windows};
-use newsgraph::tch::{Kind, Tensor};
-use newsgraph::{Article, Engine, NerModel, Pipeline, PipelineOptions};
+use newsgraph::{Article, EncoderInput, Engine, NerModel, Pipeline, PipelineOptions};
 
 fn articles() -> Vec<Article> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/articles");
@@ -39,7 +38,7 @@ fn stages(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("forward");
     g.sample_size(10);
-    let seq = window as i64 + 2;
+    let seq = window + 2;
     for engine in [
         Engine::RustBert,
         Engine::Fused,
@@ -48,19 +47,15 @@ fn stages(c: &mut Criterion) {
         Engine::OnnxInt8,
     ] {
         let model = NerModel::load_with(&newsgraph::default_model_dir(), engine).unwrap();
-        for batch in [1i64, 8, 32] {
-            let ids = Tensor::randint(
-                30000,
-                [batch, seq],
-                (Kind::Int64, newsgraph::tch::Device::Cpu),
-            );
-            let mask = ids.ones_like();
-            let casing = ids.zeros_like();
+        for batch in [1usize, 8, 32] {
+            let mut input = EncoderInput::new(batch, seq);
+            for (i, id) in input.ids.iter_mut().enumerate() {
+                *id = ((i * 7919) % 30_000) as i32;
+            }
+            input.mask.fill(1);
             g.throughput(Throughput::Elements((batch * seq) as u64));
             g.bench_with_input(BenchmarkId::new(engine.as_str(), batch), &batch, |b, _| {
-                b.iter(|| {
-                    newsgraph::tch::no_grad(|| model.logits(&ids, &mask, &casing, false).unwrap())
-                })
+                b.iter(|| model.probs(&input).unwrap())
             });
         }
     }

@@ -27,6 +27,7 @@ pub mod clean;
 pub mod cluster;
 pub mod conll;
 pub mod decode;
+mod encoder;
 pub mod entity;
 pub mod error;
 pub mod eval;
@@ -49,6 +50,7 @@ pub mod tokenize;
 pub mod train;
 
 pub use decode::Aggregation;
+pub use encoder::EncoderInput;
 pub use entity::{Entity, EntityKind};
 pub use error::{Error, LoadError, Result};
 pub use input::Article;

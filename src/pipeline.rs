@@ -9,6 +9,7 @@
 use crate::clean::{blank, furniture, Skipped};
 use crate::cluster::cluster;
 use crate::decode::{aggregate, spans, Aggregation, LabelSet, WordSpan};
+use crate::encoder::EncoderInput;
 use crate::entity::{Entity, EntityKind};
 use crate::error::{Error, Result};
 use crate::input::Article;
@@ -23,7 +24,6 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
-use tch::{Kind, Tensor};
 
 /// Settings of a [`Pipeline`].
 #[derive(Debug, Clone, PartialEq)]
@@ -177,10 +177,10 @@ impl Pipeline {
         &self.model.0
     }
 
-    /// Logits of one batch (see [`NerModel::logits`]), without gradients. Unlike the model,
-    /// a pipeline can be shared between threads, so this can run on several at once.
-    pub fn logits(&self, ids: &Tensor, mask: &Tensor, casing: &Tensor) -> Result<Tensor> {
-        tch::no_grad(|| self.model.0.logits(ids, mask, casing, false))
+    /// Label probabilities of one batch (see [`NerModel::probs`]). Unlike the model, a
+    /// pipeline can be shared between threads, so this can run on several at once.
+    pub fn probs(&self, input: &EncoderInput) -> Result<Vec<f32>> {
+        self.model.0.probs(input)
     }
 
     /// The settings.
@@ -366,9 +366,8 @@ impl Pipeline {
         let model = &self.model.0;
         let tok = model.tokenizer();
         let (b, t) = (batch.items.len(), batch.len);
-        let mut ids = vec![tok.pad_id() as i64; b * t];
-        let mut mask = vec![0i64; b * t];
-        let mut casing = vec![0i64; b * t];
+        let mut input = EncoderInput::new(b, t);
+        input.ids.fill(tok.pad_id() as i32);
         let mut spans = Vec::with_capacity(b);
         for (row, &(a, w)) in batch.items.iter().enumerate() {
             let p = prepared[a]
@@ -376,37 +375,26 @@ impl Pipeline {
                 .map_err(|_| Error::Model("batched a failed article".into()))?;
             let win = p.windows[w];
             let base = row * t;
-            ids[base] = tok.cls_id() as i64;
+            input.ids[base] = tok.cls_id() as i32;
             for (j, i) in (win.start..win.end).enumerate() {
-                ids[base + 1 + j] = p.tokens.ids[i] as i64;
-                casing[base + 1 + j] = p.tokens.casing[p.tokens.word_of[i] as usize] as i64;
+                input.ids[base + 1 + j] = p.tokens.ids[i] as i32;
+                input.casing[base + 1 + j] = p.tokens.casing[p.tokens.word_of[i] as usize] as i32;
             }
-            ids[base + 1 + win.len()] = tok.sep_id() as i64;
-            mask[base..base + win.len() + 2].fill(1);
+            input.ids[base + 1 + win.len()] = tok.sep_id() as i32;
+            input.mask[base..base + win.len() + 2].fill(1);
             // Rows of the owned tokens, offset by the leading special token.
             spans.push((1 + win.own_start - win.start, 1 + win.own_end - win.start));
         }
-        let shape = [b as i64, t as i64];
-        let probs = tch::no_grad(|| -> Result<Tensor> {
-            let ids = Tensor::from_slice(&ids).view(shape);
-            let mask = Tensor::from_slice(&mask).view(shape);
-            let casing = Tensor::from_slice(&casing).view(shape);
-            let logits = model.logits(&ids, &mask, &casing, false)?;
-            Ok(logits.softmax(-1, Kind::Float))
-        })?;
-        let n_labels = model.config().labels.len() as i64;
+        let probs = model.probs(&input)?;
+        let n = model.config().labels.len();
         spans
             .iter()
             .enumerate()
             .map(|(row, &(s, e))| {
-                let part = probs
-                    .get(row as i64)
-                    .narrow(0, s as i64, (e - s) as i64)
-                    .contiguous()
-                    .view([-1]);
-                let v = Vec::<f32>::try_from(&part)?;
-                debug_assert_eq!(v.len() as i64, (e - s) as i64 * n_labels);
-                Ok(v)
+                probs
+                    .get((row * t + s) * n..(row * t + e) * n)
+                    .map(<[f32]>::to_vec)
+                    .ok_or_else(|| Error::Model("the engine returned too few probabilities".into()))
             })
             .collect()
     }

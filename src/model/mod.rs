@@ -16,6 +16,7 @@ mod onnx;
 pub use onnx::runtime_available as onnx_runtime_available;
 
 use crate::decode::LabelSet;
+use crate::encoder::EncoderInput;
 use crate::error::{Error, LoadError, Result};
 use crate::tokenize::TextTokenizer;
 use rust_bert::bert::BertForTokenClassification;
@@ -638,6 +639,36 @@ impl NerModel {
         &mut self.vs
     }
 
+    /// Label probabilities `[rows, len, labels]` (row-major) of a batch: the engine boundary
+    /// the pipeline uses, plain data in and out. The ONNX Runtime engines compute the softmax
+    /// in their graph.
+    ///
+    /// ```
+    /// # fn main() -> newsgraph::Result<()> {
+    /// let model = newsgraph::NerModel::load(&newsgraph::default_model_dir())?;
+    /// let mut input = newsgraph::EncoderInput::new(1, 4);
+    /// input.ids = vec![101, 7632, 1012, 102]; // [CLS] hello . [SEP]
+    /// input.mask = vec![1; 4];
+    /// let probs = model.probs(&input)?;
+    /// let labels = model.config().labels.len();
+    /// assert_eq!(probs.len(), 4 * labels);
+    /// assert!(probs.chunks(labels).all(|p| (p.iter().sum::<f32>() - 1.0).abs() < 1e-4));
+    /// # Ok(()) }
+    /// ```
+    pub fn probs(&self, input: &EncoderInput) -> Result<Vec<f32>> {
+        input.check()?;
+        if let Some(Fast::Onnx(onnx)) = &self.fast {
+            return onnx.run(input, "probs");
+        }
+        let shape = [input.rows as i64, input.len as i64];
+        tch::no_grad(|| {
+            let t = |v: &[i32]| Tensor::from_slice(v).to_kind(Kind::Int64).view(shape);
+            let logits = self.logits(&t(&input.ids), &t(&input.mask), &t(&input.casing), false)?;
+            let probs = logits.f_softmax(-1, Kind::Float)?.contiguous().view([-1]);
+            Ok(Vec::<f32>::try_from(&probs)?)
+        })
+    }
+
     /// Logits `[batch, seq, labels]` for token ids `[batch, seq]`, attention mask and casing
     /// classes (`[batch, seq]`, used when the model has a casing embedding).
     pub fn logits(
@@ -651,15 +682,21 @@ impl NerModel {
             (Some(Fast::Fused(fused)), false) => return fused.logits(ids, mask, casing),
             (Some(Fast::Onnx(onnx)), false) => {
                 let size = ids.size();
-                let (b, t) = (size[0] as usize, size[1] as usize);
                 let flat = |x: &Tensor| -> Result<Vec<i32>> {
                     Ok(Vec::<i32>::try_from(
                         &x.to_kind(Kind::Int).contiguous().view([-1]),
                     )?)
                 };
-                let logits = onnx.logits(flat(ids)?, flat(mask)?, flat(casing)?, b, t)?;
-                let labels = (logits.len() / (b * t).max(1)) as i64;
-                return Ok(Tensor::from_slice(&logits).view([b as i64, t as i64, labels]));
+                let input = EncoderInput {
+                    ids: flat(ids)?,
+                    mask: flat(mask)?,
+                    casing: flat(casing)?,
+                    rows: size[0] as usize,
+                    len: size[1] as usize,
+                };
+                let logits = onnx.run(&input, "logits")?;
+                let labels = self.config.labels.len() as i64;
+                return Ok(Tensor::from_slice(&logits).view([size[0], size[1], labels]));
             }
             _ => {}
         }

@@ -15,6 +15,7 @@
 //! repository), else from the system's library path.
 
 use super::Engine;
+use crate::encoder::EncoderInput;
 use crate::error::{Error, LoadError, Result};
 use ort::editor::{Graph, Model, Node, Opset, ONNX_DOMAIN};
 use ort::memory::Allocator;
@@ -220,6 +221,15 @@ impl OnnxBert {
         let classifier = Linear::load(&get, "classifier")?;
         let labels = classifier.out;
         g.linear_f32("classifier", &x, &classifier, "logits")?;
+        // The engine's answer is probabilities; the logits stay an output for the tests that
+        // compare engines.
+        g.node(
+            "Softmax",
+            ONNX_DOMAIN,
+            &["logits"],
+            &["probs"],
+            vec![Attribute::new("axis", -1i64).map_err(ort_err)?],
+        )?;
 
         let int32 = |name: &str| {
             Outlet::new(
@@ -235,9 +245,9 @@ impl OnnxBert {
         graph
             .set_inputs([int32("input_ids"), int32("casing"), int32("attention_mask")])
             .map_err(ort_err)?;
-        graph
-            .set_outputs([Outlet::new(
-                "logits",
+        let float3 = |name: &str| {
+            Outlet::new(
+                name,
                 ValueType::Tensor {
                     ty: TensorElementType::Float32,
                     shape: Shape::new([-1, -1, labels as i64]),
@@ -247,7 +257,10 @@ impl OnnxBert {
                         String::new(),
                     ]),
                 },
-            )])
+            )
+        };
+        graph
+            .set_outputs([float3("logits"), float3("probs")])
             .map_err(ort_err)?;
         let mut model = Model::new([
             Opset::new(ONNX_DOMAIN, 17).map_err(ort_err)?,
@@ -275,35 +288,30 @@ impl OnnxBert {
         })
     }
 
-    /// Logits `[batch, seq, labels]` (row-major) for `batch × seq` token ids, attention mask
-    /// and casing classes.
-    pub(crate) fn logits(
-        &self,
-        ids: Vec<i32>,
-        mask: Vec<i32>,
-        casing: Vec<i32>,
-        batch: usize,
-        seq: usize,
-    ) -> Result<Vec<f32>> {
-        let shape = [batch as i64, seq as i64];
-        let tensor = |v: Vec<i32>| Tensor::from_array((shape, v)).map_err(ort_err);
+    /// `output` (`"logits"` or `"probs"`), `[rows, len, labels]` row-major, for a batch.
+    pub(crate) fn run(&self, input: &EncoderInput, output: &str) -> Result<Vec<f32>> {
+        input.check()?;
+        let shape = [input.rows as i64, input.len as i64];
+        let tensor = |v: &[i32]| Tensor::from_array((shape, v.to_vec())).map_err(ort_err);
         let inputs = ort::inputs![
-            "input_ids" => tensor(ids)?,
-            "casing" => tensor(casing)?,
-            "attention_mask" => tensor(mask)?,
+            "input_ids" => tensor(&input.ids)?,
+            "casing" => tensor(&input.casing)?,
+            "attention_mask" => tensor(&input.mask)?,
         ];
         let mut session = self
             .session
             .lock()
             .map_err(|_| Error::Model("the ONNX Runtime session was poisoned by a panic".into()))?;
         let outputs = session.run(inputs).map_err(ort_err)?;
-        let (_, data) = outputs["logits"]
+        let (_, data) = outputs[output]
             .try_extract_tensor::<f32>()
             .map_err(ort_err)?;
-        if data.len() != batch * seq * self.labels {
+        if data.len() != input.rows * input.len * self.labels {
             return Err(Error::Model(format!(
-                "ONNX Runtime returned {} logits for a {batch}×{seq} batch of {} labels",
+                "ONNX Runtime returned {} values for a {}×{} batch of {} labels",
                 data.len(),
+                input.rows,
+                input.len,
                 self.labels
             )));
         }

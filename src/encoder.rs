@@ -1,0 +1,53 @@
+//! The engine boundary: a batch of windows in, label probabilities out, as plain data. The
+//! pipeline, decoding and the rules never see an engine's tensor type.
+
+/// A batch of `rows` windows of `len` tokens each (special tokens and padding included),
+/// row-major: token ids, attention mask (1 for a token, 0 for padding) and casing classes
+/// (see [`crate::tokenize::Casing`]).
+///
+/// ```
+/// let input = newsgraph::EncoderInput::new(2, 3);
+/// assert_eq!((input.ids.len(), input.mask.len(), input.casing.len()), (6, 6, 6));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EncoderInput {
+    /// Token ids, `rows × len`.
+    pub ids: Vec<i32>,
+    /// Attention mask, `rows × len`.
+    pub mask: Vec<i32>,
+    /// Casing classes, `rows × len`.
+    pub casing: Vec<i32>,
+    /// Windows in the batch.
+    pub rows: usize,
+    /// Tokens per window.
+    pub len: usize,
+}
+
+impl EncoderInput {
+    /// A batch of zeros (padding everywhere) to fill in.
+    pub fn new(rows: usize, len: usize) -> Self {
+        EncoderInput {
+            ids: vec![0; rows * len],
+            mask: vec![0; rows * len],
+            casing: vec![0; rows * len],
+            rows,
+            len,
+        }
+    }
+
+    /// Checks that the three arrays hold `rows × len` values each.
+    pub(crate) fn check(&self) -> crate::Result<()> {
+        let n = self.rows * self.len;
+        if self.ids.len() != n || self.mask.len() != n || self.casing.len() != n {
+            return Err(crate::Error::Setting(format!(
+                "encoder input of {}×{} tokens holds {} ids, {} mask and {} casing values",
+                self.rows,
+                self.len,
+                self.ids.len(),
+                self.mask.len(),
+                self.casing.len()
+            )));
+        }
+        Ok(())
+    }
+}
