@@ -26,7 +26,7 @@ struct Args {
 }
 
 fn main() {
-    common::exit_on_error(run());
+    common::exit_on_error(run);
 }
 
 fn run() -> Result<()> {

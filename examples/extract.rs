@@ -30,7 +30,7 @@ struct Args {
 }
 
 fn main() {
-    common::exit_on_error(run());
+    common::exit_on_error(run);
 }
 
 fn run() -> Result<()> {
@@ -38,7 +38,7 @@ fn run() -> Result<()> {
     let started = Instant::now();
     let model = args.pipeline.model_dir();
     let pipeline = Pipeline::load(&model, args.pipeline.options())?;
-    let engine = pipeline.model().engine();
+    let engine = pipeline.engine();
     // Inputs are read lazily; a bad file or line is reported and counted, and costs nothing else.
     let read_failures = Cell::new(0usize);
     let articles = newsgraph::input::read_paths(args.paths.clone()).filter_map(|item| match item {

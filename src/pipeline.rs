@@ -172,6 +172,11 @@ impl Pipeline {
         })
     }
 
+    /// The engine that runs the forward passes (what [`Engine::Auto`] became).
+    pub fn engine(&self) -> Engine {
+        self.model.0.engine()
+    }
+
     /// The model.
     pub fn model(&self) -> &NerModel {
         &self.model.0

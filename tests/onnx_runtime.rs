@@ -4,7 +4,25 @@
 mod common;
 
 use common::{tiny, TinyOptions};
-use newsgraph::{Engine, NerModel};
+use newsgraph::{Engine, NerModel, Pipeline, PipelineOptions};
+use std::sync::Mutex;
+
+/// Keeps the warnings logged, to check that a fallback is never silent.
+struct Recorder(Mutex<Vec<String>>);
+
+impl log::Log for Recorder {
+    fn enabled(&self, m: &log::Metadata) -> bool {
+        m.level() <= log::Level::Warn
+    }
+    fn log(&self, r: &log::Record) {
+        if self.enabled(r.metadata()) {
+            self.0.lock().unwrap().push(r.args().to_string());
+        }
+    }
+    fn flush(&self) {}
+}
+
+static LOG: Recorder = Recorder(Mutex::new(Vec::new()));
 
 #[test]
 fn a_missing_runtime_is_a_clear_error_and_auto_falls_back() {
@@ -19,10 +37,22 @@ fn a_missing_runtime_is_a_clear_error_and_auto_falls_back() {
         assert!(err.contains("setup-onnxruntime.sh"), "{err}");
     }
     assert!(!newsgraph::onnx_runtime_available());
-    let model = NerModel::load_with(&dir, Engine::Auto).unwrap();
+    log::set_logger(&LOG).unwrap();
+    log::set_max_level(log::LevelFilter::Warn);
+    let pipeline = Pipeline::load(&dir, PipelineOptions::default()).unwrap();
+    let engine = pipeline.engine();
     assert!(
-        matches!(model.engine(), Engine::Fused | Engine::FusedBf16),
-        "{:?}",
-        model.engine()
+        matches!(engine, Engine::Fused | Engine::FusedBf16),
+        "{engine:?}"
     );
+    let warnings = LOG.0.lock().unwrap().clone();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains(engine.as_str())
+            && warnings[0].contains("ONNX Runtime could not be loaded")
+            && warnings[0].contains("setup-onnxruntime.sh"),
+        "{warnings:?}"
+    );
+    let model = NerModel::load_with(&dir, Engine::Auto).unwrap();
+    assert_eq!(model.engine(), engine);
 }

@@ -51,10 +51,13 @@ impl PipelineArgs {
     }
 }
 
-/// Ends the program on an error as one line on stderr (`error: ` and the causes, no backtrace)
-/// with exit code 2; the program's own exit codes (1: some articles failed) stay apart.
-pub fn exit_on_error(result: anyhow::Result<()>) {
-    if let Err(e) = result {
+/// Runs the program with warnings (and `RUST_LOG`'s choice) logged to stderr, and ends it on
+/// an error as one line (`error: ` and the causes, no backtrace) with exit code 2; the
+/// program's own exit codes (1: some articles failed) stay apart.
+pub fn exit_on_error(run: impl FnOnce() -> anyhow::Result<()>) {
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .try_init();
+    if let Err(e) = run() {
         eprintln!("error: {e:#}");
         std::process::exit(2);
     }

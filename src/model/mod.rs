@@ -309,14 +309,32 @@ impl Engine {
 
     /// What `Auto` becomes for an architecture on this machine (loads the ONNX Runtime
     /// library to see whether it is there).
+    ///
+    /// A choice other than the fastest engine is never silent: it is logged (the `log` crate,
+    /// level warn) with its reason, and [`NerModel::engine`] says which engine runs.
     pub fn resolve(self, architecture: Architecture) -> Engine {
-        match (self, architecture) {
-            (Engine::Auto, Architecture::Bert) if onnx::runtime_available() => Engine::OnnxInt8,
-            (Engine::Auto, Architecture::Bert) if cpu_has_bf16() => Engine::FusedBf16,
-            (Engine::Auto, Architecture::Bert) => Engine::Fused,
-            (Engine::Auto, _) => Engine::RustBert,
-            (other, _) => other,
+        if self != Engine::Auto {
+            return self;
         }
+        if architecture != Architecture::Bert {
+            log::info!(
+                "engine auto: {architecture:?} models run on rust-bert (the fast engines run bert)"
+            );
+            return Engine::RustBert;
+        }
+        if let Err(e) = onnx::runtime_check() {
+            let fallback = if cpu_has_bf16() {
+                Engine::FusedBf16
+            } else {
+                Engine::Fused
+            };
+            log::warn!(
+                "engine auto: not onnx-int8 but {}, about half as fast: {e}",
+                fallback.as_str()
+            );
+            return fallback;
+        }
+        Engine::OnnxInt8
     }
 }
 

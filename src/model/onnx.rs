@@ -106,6 +106,11 @@ pub fn runtime_available() -> bool {
     environment().is_ok()
 }
 
+/// Whether the ONNX Runtime library loads, and if not why (every path tried and the fix).
+pub(crate) fn runtime_check() -> Result<()> {
+    environment().map(|_| ())
+}
+
 fn ort_err(e: ort::Error) -> Error {
     Error::Model(format!("ONNX Runtime: {e}"))
 }
