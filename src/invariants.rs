@@ -17,7 +17,7 @@ use crate::quote::Quote;
 use crate::relation::Relation;
 use crate::segment::{cut_quality, sentence_starts, windows};
 use crate::temporal::{article_date, Temporal};
-use crate::tokenize::TextTokenizer;
+use crate::tokenize::{floor_char, TextTokenizer};
 use crate::Article;
 use chrono::NaiveDate;
 use std::sync::OnceLock;
@@ -171,13 +171,7 @@ pub fn decode(labels: &LabelSet, probs: &[f32], run_lengths: &[u8], how: Aggrega
 /// matches, over each other, empty). `sorted` orders them by start as the decoder does.
 pub fn entities(text: &str, raw: &[(usize, usize, u8)], sorted: bool) -> Vec<Entity> {
     const KINDS: [&str; 6] = ["PER", "ORG", "LOC", "MISC", "GPE", "DATE"];
-    let floor = |mut i: usize| {
-        i = i.min(text.len());
-        while !text.is_char_boundary(i) {
-            i -= 1;
-        }
-        i
-    };
+    let floor = |i: usize| floor_char(text, i);
     let mut out: Vec<Entity> = raw
         .iter()
         .map(|&(a, b, k)| {

@@ -266,7 +266,8 @@ impl TextTokenizer {
     }
 }
 
-fn floor_char(text: &str, mut i: usize) -> usize {
+/// `i` moved down to a char boundary of `text` (and into it).
+pub(crate) fn floor_char(text: &str, mut i: usize) -> usize {
     i = i.min(text.len());
     while !text.is_char_boundary(i) {
         i -= 1;
