@@ -13,7 +13,7 @@ model=${1:-models/newsgraph-ner-minilm}
 corpus=${2:-../shared/corpus/bbc}
 limit=${3:-300}
 threads=${4:-2}
-engines=${ENGINES:-rust-bert,fused,fused-bf16,onnx,onnx-int8}
+engines=${ENGINES:-onnx,onnx-int8}
 venv=target/hf-venv
 cache="${NEWSGRAPH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/newsgraph}/wheels"
 
@@ -23,8 +23,11 @@ if [ ! -x "$venv/bin/python" ]; then
   # wheels even on a CPU (about 2.5 GB). It runs on the CPU all the same.
   "$venv/bin/pip" install -q --find-links "$cache" torch==2.4.0 "transformers==4.46.3" "numpy<2"
 fi
-bash scripts/setup.sh >/dev/null
-cargo build -q --release --example bench_corpus
+features=()
+case ",$engines," in
+  *,rust-bert,*) bash scripts/setup.sh >/dev/null; features=(--features torch) ;;
+esac
+cargo build -q --release "${features[@]}" --example bench_corpus
 
 echo "# newsgraph ($engines), $limit articles, $threads threads" >&2
 # newsgraph's defaults: one worker whose forward passes use all $threads cores.

@@ -12,11 +12,19 @@ fn articles() -> Vec<Article> {
         .collect()
 }
 
+/// The engines built in: rust-bert with the `torch` feature.
+fn engines() -> Vec<Engine> {
+    let mut out = vec![Engine::Onnx, Engine::OnnxInt8];
+    if cfg!(feature = "torch") {
+        out.insert(0, Engine::RustBert);
+    }
+    out
+}
+
 fn stages(c: &mut Criterion) {
-    newsgraph::tch::set_num_threads(1);
     let articles = articles();
     let bytes: usize = articles.iter().map(|a| a.text.len()).sum();
-    let model = NerModel::load_with(&newsgraph::default_model_dir(), Engine::RustBert).unwrap();
+    let model = NerModel::load_with(&newsgraph::default_model_dir(), Engine::Onnx).unwrap();
     let tok = model.tokenizer().clone();
     let window = model.config().window_len() - 2;
 
@@ -39,13 +47,7 @@ fn stages(c: &mut Criterion) {
     let mut g = c.benchmark_group("forward");
     g.sample_size(10);
     let seq = window + 2;
-    for engine in [
-        Engine::RustBert,
-        Engine::Fused,
-        Engine::FusedBf16,
-        Engine::Onnx,
-        Engine::OnnxInt8,
-    ] {
+    for engine in engines() {
         let model = NerModel::load_with(&newsgraph::default_model_dir(), engine).unwrap();
         for batch in [1usize, 8, 32] {
             let mut input = EncoderInput::new(batch, seq);
@@ -90,7 +92,7 @@ fn stages(c: &mut Criterion) {
     let mut g = c.benchmark_group("end_to_end");
     g.sample_size(10);
     g.throughput(Throughput::Elements(articles.len() as u64));
-    for engine in [Engine::RustBert, Engine::FusedBf16, Engine::OnnxInt8] {
+    for engine in engines() {
         let p = Pipeline::load(
             &newsgraph::default_model_dir(),
             PipelineOptions {

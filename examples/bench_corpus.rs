@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example bench_corpus -- ../shared/corpus/bbc --limit 300 \
-//!     --engine-threads 1,2 --batch 8,16,32 --engine onnx-int8,fused-bf16
+//!     --engine-threads 1,2 --batch 8,16,32 --engine onnx-int8,onnx
 //! ```
 use anyhow::{bail, Result};
 use clap::Parser;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Provisions the native runtimes newsgraph needs, from PyPI wheels: libtorch 2.4.0 (./libtorch)
-# and ONNX Runtime (./onnxruntime). Both steps are cached and idempotent.
+# Provisions libtorch 2.4.0 (./libtorch) from PyPI wheels for the `torch` feature (the rust-bert
+# engine and training). Cached and idempotent. The default build needs nothing from here: its
+# ONNX Runtime library is fetched by build.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-libtorch.sh
-bash scripts/setup-onnxruntime.sh

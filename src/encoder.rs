@@ -1,9 +1,28 @@
 //! The engine boundary: a batch of windows in, label probabilities out, as plain data. The
-//! pipeline, decoding and the rules never see an engine's tensor type.
+//! pipeline, decoding and the rules never see an engine's tensor type; every engine (ONNX
+//! Runtime graphs, rust-bert with the `torch` feature) implements [`Encoder`].
+
+/// What an engine computes for each token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Output {
+    /// Scores before the softmax.
+    Logits,
+    /// Label probabilities.
+    Probs,
+}
+
+/// An inference engine: a batch in, `[rows, len, labels]` values out (row-major).
+pub(crate) trait Encoder: Send + Sync {
+    /// Runs one batch (already checked: shapes, ids in the vocabulary, length within the
+    /// model's positions).
+    fn run(&self, input: &EncoderInput, output: Output) -> crate::Result<Vec<f32>>;
+    /// Which engine this is.
+    fn engine(&self) -> crate::Engine;
+}
 
 /// A batch of `rows` windows of `len` tokens each (special tokens and padding included),
-/// row-major: token ids, attention mask (1 for a token, 0 for padding) and casing classes
-/// (see [`crate::tokenize::Casing`]).
+/// row-major: token ids, attention mask (1 for a token, 0 for padding, which comes at the end
+/// of a row) and casing classes (see [`crate::tokenize::Casing`]).
 ///
 /// ```
 /// let input = newsgraph::EncoderInput::new(2, 3);
@@ -46,6 +65,17 @@ impl EncoderInput {
                 self.ids.len(),
                 self.mask.len(),
                 self.casing.len()
+            )));
+        }
+        let classes = crate::tokenize::Casing::COUNT as i32;
+        if let Some(c) = self.casing.iter().find(|&&c| !(0..classes).contains(&c)) {
+            return Err(crate::Error::Setting(format!(
+                "casing class {c} is outside 0..{classes}"
+            )));
+        }
+        if let Some(m) = self.mask.iter().find(|&&m| m != 0 && m != 1) {
+            return Err(crate::Error::Setting(format!(
+                "attention mask value {m} is neither 0 nor 1"
             )));
         }
         Ok(())

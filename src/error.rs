@@ -95,7 +95,7 @@ pub enum Error {
     Tokenizer(String),
     /// libtorch reported an error during the forward pass or training.
     #[error("libtorch: {0}")]
-    Torch(#[from] tch::TchError),
+    Torch(String),
     /// rust-bert reported an error.
     #[error("model: {0}")]
     Model(String),
@@ -127,9 +127,17 @@ impl Error {
     }
 }
 
+#[cfg(feature = "torch")]
 impl From<rust_bert::RustBertError> for Error {
     fn from(e: rust_bert::RustBertError) -> Self {
         Error::Model(e.to_string())
+    }
+}
+
+#[cfg(feature = "torch")]
+impl From<tch::TchError> for Error {
+    fn from(e: tch::TchError) -> Self {
+        Error::Torch(e.to_string())
     }
 }
 

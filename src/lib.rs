@@ -1,14 +1,17 @@
 //! # newsgraph
 //!
 //! Reads article text and returns typed entities with exact offsets and scores, running
-//! pretrained transformer token-classification models (BERT, DistilBERT, RoBERTa,
-//! XLM-RoBERTa, DeBERTa, DeBERTa-v2, ELECTRA) through rust-bert and libtorch, or BERT models
-//! through ONNX Runtime (see [`Engine`]), many articles in parallel.
+//! pretrained transformer token-classification models, many articles in parallel. BERT models
+//! run on ONNX Runtime (graphs newsgraph builds from `model.safetensors`; the library is
+//! fetched at build time), with no other native dependency; the `torch` feature adds
+//! rust-bert on libtorch for DistilBERT, RoBERTa, XLM-RoBERTa, DeBERTa, DeBERTa-v2 and ELECTRA,
+//! and training (see [`Engine`]).
 //!
 //! The modules follow the data:
 //! [`input`] (articles) → [`segment`] (sentences, windows) → [`tokenize`] → [`model`]
 //! (forward pass) → [`decode`] (labels → spans) → [`entity`] → [`output`]; [`pipeline`] runs
-//! them all, [`conll`] and [`eval`] read and score CoNLL data, [`train`] fine-tunes models.
+//! them all, [`conll`] and [`eval`] read and score CoNLL data, `train` (feature `torch`)
+//! fine-tunes models.
 //!
 //! ```
 //! # fn main() -> newsgraph::Result<()> {
@@ -47,6 +50,7 @@ pub mod relation;
 pub mod segment;
 pub mod temporal;
 pub mod tokenize;
+#[cfg(feature = "torch")]
 pub mod train;
 
 pub use decode::Aggregation;
@@ -57,9 +61,6 @@ pub use input::Article;
 pub use model::{onnx_runtime_available, Engine, NerModel};
 pub use output::Document;
 pub use pipeline::{Pipeline, PipelineOptions, Stream};
-
-pub use tch;
-pub use tokenizers;
 
 use std::path::PathBuf;
 

@@ -13,7 +13,7 @@ use crate::encoder::EncoderInput;
 use crate::entity::{Entity, EntityKind};
 use crate::error::{Error, Result};
 use crate::input::Article;
-use crate::model::{Engine, NerModel, SharedModel};
+use crate::model::{Engine, NerModel};
 use crate::output::Document;
 use crate::segment::{cut_quality, sentence_starts, windows, Window};
 use crate::temporal::{article_date, find as find_temporal};
@@ -34,11 +34,10 @@ pub struct PipelineOptions {
     pub aggregation: Aggregation,
     /// Worker threads for tokenizing, batches and decoding; 0 = one per core. Default 1: one
     /// worker whose forward passes use every core (`engine_threads`). On 2 cores that reached
-    /// 97.5% of the int8 engine's pure forward throughput; with libtorch (`fused-bf16`) it was
-    /// as fast as two single-threaded workers (16.2 vs 15.5 articles/s) with 27% less memory.
+    /// 97.5% of the int8 engine's pure forward throughput.
     pub threads: usize,
-    /// Threads of the engine within one forward pass (libtorch's intra-op threads, or the ONNX
-    /// Runtime session's); 0 = the engine's default (one per core).
+    /// Threads of the ONNX Runtime session within one forward pass; 0 = one per core. (The
+    /// rust-bert engine uses libtorch's own setting, which newsgraph leaves alone.)
     pub engine_threads: usize,
     /// Tokens shared by neighbouring windows; `None` = a sixteenth of the window (7 tokens of a
     /// 128-token window). Measured on CoNLL-2003 dev with the shipped model: F1 93.16 with a
@@ -89,7 +88,7 @@ impl Default for PipelineOptions {
 /// # Ok(()) }
 /// ```
 pub struct Pipeline {
-    model: Arc<SharedModel>,
+    model: Arc<NerModel>,
     options: PipelineOptions,
     pool: rayon::ThreadPool,
 }
@@ -97,7 +96,7 @@ pub struct Pipeline {
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline")
-            .field("model", &self.model.0)
+            .field("model", &self.model)
             .field("options", &self.options)
             .finish()
     }
@@ -131,9 +130,7 @@ struct Batch {
 impl Pipeline {
     /// Loads a model folder and makes a pipeline.
     pub fn load(dir: &Path, options: PipelineOptions) -> Result<Self> {
-        let mut model = NerModel::load_with(dir, Engine::RustBert)?;
-        model.set_engine_threads(options.engine_threads)?;
-        model.set_engine(options.engine)?;
+        let model = NerModel::open(dir, options.engine, options.engine_threads)?;
         Self::new(model, options)
     }
 
@@ -153,9 +150,6 @@ impl Pipeline {
                 )));
             }
         }
-        if options.engine_threads > 0 {
-            tch::set_num_threads(options.engine_threads as i32);
-        }
         if model.engine_threads() != options.engine_threads {
             model.set_engine_threads(options.engine_threads)?;
         }
@@ -166,7 +160,7 @@ impl Pipeline {
                 Error::Setting(format!("cannot start {} threads: {e}", options.threads))
             })?;
         Ok(Pipeline {
-            model: Arc::new(SharedModel(model)),
+            model: Arc::new(model),
             options,
             pool,
         })
@@ -174,18 +168,18 @@ impl Pipeline {
 
     /// The engine that runs the forward passes (what [`Engine::Auto`] became).
     pub fn engine(&self) -> Engine {
-        self.model.0.engine()
+        self.model.engine()
     }
 
     /// The model.
     pub fn model(&self) -> &NerModel {
-        &self.model.0
+        &self.model
     }
 
     /// Label probabilities of one batch (see [`NerModel::probs`]). Unlike the model, a
     /// pipeline can be shared between threads, so this can run on several at once.
     pub fn probs(&self, input: &EncoderInput) -> Result<Vec<f32>> {
-        self.model.0.probs(input)
+        self.model.probs(input)
     }
 
     /// The settings.
@@ -197,7 +191,7 @@ impl Pipeline {
     pub fn window_len(&self) -> usize {
         self.options
             .window
-            .unwrap_or_else(|| self.model.0.config().window_len())
+            .unwrap_or_else(|| self.model.config().window_len())
     }
 
     /// How the articles would be cut and batched: windows, their tokens (special tokens
@@ -263,7 +257,7 @@ impl Pipeline {
     }
 
     fn process_in_pool(&self, articles: &[Article]) -> Vec<Result<Document>> {
-        let model = &self.model.0;
+        let model = &self.model;
         let n_labels = model.config().labels.len();
         let prepared: Vec<Result<Prepared>> = articles
             .par_iter()
@@ -338,7 +332,7 @@ impl Pipeline {
     fn prepare(&self, article: &Article) -> Result<Prepared> {
         prepare(
             article,
-            self.model.0.tokenizer(),
+            self.model.tokenizer(),
             &self.options,
             self.window_len(),
         )
@@ -368,7 +362,7 @@ impl Pipeline {
 
     /// Runs one batch; returns per window the probabilities of the tokens it owns.
     fn forward(&self, batch: &Batch, prepared: &[Result<Prepared>]) -> Result<Vec<Vec<f32>>> {
-        let model = &self.model.0;
+        let model = &self.model;
         let tok = model.tokenizer();
         let (b, t) = (batch.items.len(), batch.len);
         let mut input = EncoderInput::new(b, t);

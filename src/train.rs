@@ -11,7 +11,8 @@ use crate::conll::ConllDocument;
 use crate::decode::LabelSet;
 use crate::error::{Error, Result};
 use crate::eval::{chunks, evaluate, Scores};
-use crate::model::{Missing, ModelConfig, NerModel};
+use crate::model::torch::{Missing, TorchModel};
+use crate::model::ModelConfig;
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::segment::{cut_quality, sentence_starts, windows};
 use crate::tokenize::TextTokenizer;
@@ -227,7 +228,7 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
     raw["architectures"] = serde_json::json!(["BertForTokenClassification"]);
     let model_config = ModelConfig::from_value(raw, &cfg_path)?;
     let tokenizer = TextTokenizer::from_dir(&config.encoder)?;
-    let mut model = NerModel::build(model_config, tokenizer, config.device)?;
+    let mut model = TorchModel::build(model_config, config.device)?;
     let weights = ["model.safetensors", "rust_model.ot"]
         .iter()
         .map(|n| config.encoder.join(n))
@@ -236,8 +237,8 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
     model.load_weights(&weights, Missing::FreshHead)?;
     model.set_window(config.window);
 
-    let examples = examples(&config.train, model.tokenizer(), &labels, config.window)?;
-    let pad = model.tokenizer().pad_id() as i64;
+    let examples = examples(&config.train, &tokenizer, &labels, config.window)?;
+    let pad = tokenizer.pad_id() as i64;
     let steps_per_epoch = examples
         .len()
         .div_ceil(config.batch_size)
@@ -303,14 +304,14 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
             });
         }
         // Score exactly what would ship: save (f16), load back, run the pipeline.
-        model.save(&scratch, true, serde_json::json!({}))?;
+        model.save(&scratch, &tokenizer, true, serde_json::json!({}))?;
         let scores = dev_scores(&scratch, &config.dev)?;
         let f1 = scores.overall().f1();
         report.epochs.push(scores);
         if f1 > best_f1 {
             best_f1 = f1;
             report.best_epoch = epoch;
-            model.save(&config.out, true, serde_json::json!({}))?;
+            model.save(&config.out, &tokenizer, true, serde_json::json!({}))?;
         }
     }
     let _ = std::fs::remove_dir_all(&scratch);

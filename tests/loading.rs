@@ -45,10 +45,6 @@ fn every_layout_loads_and_agrees() {
             tokenizer: TokenizerFile::Json,
             ..TinyOptions::default()
         },
-        TinyOptions {
-            ot: true,
-            ..TinyOptions::default()
-        },
     ] {
         let (_tmp, dir) = tiny(o);
         assert_eq!(entities(&dir), expected(), "{o:?}");
@@ -190,7 +186,7 @@ fn missing_weight_is_named() {
         .into_iter()
         .filter(|(n, _)| !n.starts_with("classifier."))
         .collect();
-    newsgraph::tch::Tensor::write_safetensors(&w, dir.join("model.safetensors")).unwrap();
+    common::write_safetensors(&w, &dir.join("model.safetensors"), common::Dtype::F32);
     let e = load_err(&dir);
     assert!(
         matches!(&e, LoadError::MissingWeight { name, .. } if name.starts_with("classifier.")),
@@ -227,9 +223,42 @@ fn f16_weights_load_as_f32() {
             } else {
                 format!("bert.{n}")
             };
-            (n, t.to_kind(newsgraph::tch::Kind::Half))
+            (n, t)
         })
         .collect();
-    newsgraph::tch::Tensor::write_safetensors(&w, dir.join("model.safetensors")).unwrap();
+    common::write_safetensors(&w, &dir.join("model.safetensors"), common::Dtype::F16);
     assert_eq!(entities(&dir), expected());
+}
+
+/// rust-bert's own `.ot` format loads on the rust-bert engine, which `Engine::Auto` picks for it.
+#[cfg(feature = "torch")]
+#[test]
+fn rust_model_ot_loads_on_rust_bert() {
+    let (_tmp, dir) = tiny(TinyOptions::default());
+    let st = dir.join("model.safetensors");
+    let tensors = tch::Tensor::read_safetensors(&st).unwrap();
+    tch::Tensor::save_multi(&tensors, dir.join("rust_model.ot")).unwrap();
+    std::fs::remove_file(&st).unwrap();
+    assert_eq!(entities(&dir), expected());
+    let model = NerModel::load(&dir).unwrap();
+    assert_eq!(model.engine(), newsgraph::Engine::RustBert);
+}
+
+/// Without the `torch` feature, a folder the ONNX Runtime graph cannot read is an error that
+/// says why, never a silent fallback.
+#[cfg(not(feature = "torch"))]
+#[test]
+fn without_torch_an_ot_only_folder_is_a_clear_error() {
+    let (_tmp, dir) = tiny(TinyOptions::default());
+    let st = dir.join("model.safetensors");
+    std::fs::rename(&st, dir.join("rust_model.ot")).unwrap();
+    let err = NerModel::load(&dir).unwrap_err().to_string();
+    assert!(
+        err.contains("rust_model.ot") && err.contains("`torch` feature"),
+        "{err}"
+    );
+    let err = NerModel::load_with(&dir, newsgraph::Engine::RustBert)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`torch` feature"), "{err}");
 }

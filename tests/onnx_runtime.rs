@@ -1,5 +1,6 @@
-//! Loading ONNX Runtime: a missing library is a clear error for the onnx engines and makes
-//! `Engine::Auto` fall back to libtorch. (Its own test binary: the runtime loads once per
+//! Loading ONNX Runtime: a missing library is a clear error for the onnx engines; `Engine::Auto`
+//! falls back to rust-bert with a warning when that engine is built in (feature `torch`), and
+//! is the same clear error when it is not. (Its own test binary: the runtime loads once per
 //! process.)
 mod common;
 
@@ -25,7 +26,7 @@ impl log::Log for Recorder {
 static LOG: Recorder = Recorder(Mutex::new(Vec::new()));
 
 #[test]
-fn a_missing_runtime_is_a_clear_error_and_auto_falls_back() {
+fn a_missing_runtime_is_a_clear_error_and_never_a_silent_fallback() {
     let missing = std::env::temp_dir().join("newsgraph-no-such-dir/libonnxruntime.so");
     // Set before anything in this process loads the runtime.
     std::env::set_var("ORT_DYLIB_PATH", &missing);
@@ -34,25 +35,30 @@ fn a_missing_runtime_is_a_clear_error_and_auto_falls_back() {
         let err = NerModel::load_with(&dir, engine).unwrap_err().to_string();
         assert!(err.contains("ONNX Runtime could not be loaded"), "{err}");
         assert!(err.contains(&missing.display().to_string()), "{err}");
-        assert!(err.contains("setup-onnxruntime.sh"), "{err}");
+        assert!(
+            err.contains("ORT_DYLIB_PATH") && err.contains("fetch-onnxruntime"),
+            "{err}"
+        );
     }
     assert!(!newsgraph::onnx_runtime_available());
     log::set_logger(&LOG).unwrap();
     log::set_max_level(log::LevelFilter::Warn);
-    let pipeline = Pipeline::load(&dir, PipelineOptions::default()).unwrap();
-    let engine = pipeline.engine();
-    assert!(
-        matches!(engine, Engine::Fused | Engine::FusedBf16),
-        "{engine:?}"
-    );
+    let loaded = Pipeline::load(&dir, PipelineOptions::default());
     let warnings = LOG.0.lock().unwrap().clone();
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(
-        warnings[0].contains(engine.as_str())
-            && warnings[0].contains("ONNX Runtime could not be loaded")
-            && warnings[0].contains("setup-onnxruntime.sh"),
-        "{warnings:?}"
-    );
-    let model = NerModel::load_with(&dir, Engine::Auto).unwrap();
-    assert_eq!(model.engine(), engine);
+    if cfg!(feature = "torch") {
+        assert_eq!(loaded.unwrap().engine(), Engine::RustBert);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("rust-bert")
+                && warnings[0].contains("ONNX Runtime could not be loaded"),
+            "{warnings:?}"
+        );
+    } else {
+        let err = loaded.unwrap_err().to_string();
+        assert!(
+            err.contains("engine auto") && err.contains("ONNX Runtime could not be loaded"),
+            "{err}"
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
 }

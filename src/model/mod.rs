@@ -11,24 +11,18 @@
 //! [`crate::tokenize::Casing`]) that is added to the word embeddings; `config.json` then says
 //! `"newsgraph": {"casing": true}`.
 
-mod fused;
 mod onnx;
+#[cfg(feature = "torch")]
+pub(crate) mod torch;
+mod weights;
 pub use onnx::runtime_available as onnx_runtime_available;
 
 use crate::decode::LabelSet;
-use crate::encoder::EncoderInput;
+use crate::encoder::{Encoder, EncoderInput, Output};
 use crate::error::{Error, LoadError, Result};
 use crate::tokenize::TextTokenizer;
-use rust_bert::bert::BertForTokenClassification;
-use rust_bert::deberta::DebertaForTokenClassification;
-use rust_bert::deberta_v2::DebertaV2ForTokenClassification;
-use rust_bert::distilbert::DistilBertForTokenClassification;
-use rust_bert::electra::ElectraForTokenClassification;
-use rust_bert::roberta::RobertaForTokenClassification;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use tch::{nn, Device, Kind, Tensor};
 
 /// The architectures newsgraph runs, by `model_type` in `config.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,21 +83,13 @@ impl Architecture {
         n.clamp(8, 512)
     }
 
+    #[cfg(feature = "torch")]
     fn word_embeddings_name(self) -> String {
         match self {
             Architecture::DistilBert => "distilbert.embeddings.word_embeddings.weight".into(),
             other => format!("{}.embeddings.word_embeddings.weight", other.prefix()),
         }
     }
-}
-
-enum Network {
-    Bert(Box<BertForTokenClassification>),
-    DistilBert(Box<DistilBertForTokenClassification>),
-    Roberta(Box<RobertaForTokenClassification>),
-    Deberta(Box<DebertaForTokenClassification>),
-    DebertaV2(Box<DebertaV2ForTokenClassification>),
-    Electra(Box<ElectraForTokenClassification>),
 }
 
 /// What a model folder declares, read from `config.json`.
@@ -244,36 +230,23 @@ fn weights_file(dir: &Path) -> Result<PathBuf> {
     .into())
 }
 
-/// Reads the architecture's own configuration type from `config.json`.
-fn arch_config<T: serde::de::DeserializeOwned>(raw: &Value, path: &Path) -> Result<T> {
-    serde_json::from_value(raw.clone()).map_err(|e| {
-        LoadError::Invalid {
-            path: path.to_path_buf(),
-            message: format!("does not fit its model_type: {e}"),
-        }
-        .into()
-    })
-}
-
 /// Which implementation runs the forward pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Engine {
-    /// The fastest engine this model and machine support: `onnx-int8` for BERT models when
-    /// the ONNX Runtime library can be loaded, else `fused-bf16` on CPUs with native bf16
-    /// arithmetic (AVX512-BF16), else `fused`; `rust-bert` for the other architectures.
+    /// `onnx-int8` for BERT models. Where that cannot run (no ONNX Runtime library, another
+    /// architecture), `rust-bert` when newsgraph is built with the `torch` feature, with a
+    /// warning logged (the `log` crate) that says why; otherwise an error that says why.
     #[default]
     Auto,
-    /// rust-bert's model structs in f32: the reference implementation (all architectures).
+    /// rust-bert's model structs on libtorch in f32: the reference implementation, every
+    /// architecture (feature `torch`).
     RustBert,
-    /// Fused attention kernels in f32 (BERT).
-    Fused,
-    /// Fused attention kernels in bfloat16 (BERT).
-    FusedBf16,
-    /// ONNX Runtime's fused transformer kernels in f32 (BERT; needs the runtime library).
+    /// ONNX Runtime's fused transformer kernels in f32 (BERT).
     Onnx,
     /// ONNX Runtime with int8 weights and dynamically quantized activations in the encoder
-    /// (BERT; needs the runtime library).
+    /// (BERT).
     OnnxInt8,
 }
 
@@ -283,14 +256,18 @@ impl std::str::FromStr for Engine {
         match s {
             "auto" => Ok(Engine::Auto),
             "rust-bert" => Ok(Engine::RustBert),
-            "fused" => Ok(Engine::Fused),
-            "fused-bf16" => Ok(Engine::FusedBf16),
             "onnx" => Ok(Engine::Onnx),
             "onnx-int8" => Ok(Engine::OnnxInt8),
             other => Err(format!(
-                "unknown engine {other:?} (expected auto, rust-bert, fused, fused-bf16, onnx or onnx-int8)"
+                "unknown engine {other:?} (expected auto, rust-bert, onnx or onnx-int8)"
             )),
         }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -300,135 +277,65 @@ impl Engine {
         match self {
             Engine::Auto => "auto",
             Engine::RustBert => "rust-bert",
-            Engine::Fused => "fused",
-            Engine::FusedBf16 => "fused-bf16",
             Engine::Onnx => "onnx",
             Engine::OnnxInt8 => "onnx-int8",
         }
     }
 
     /// What `Auto` becomes for an architecture on this machine (loads the ONNX Runtime
-    /// library to see whether it is there).
-    ///
-    /// A choice other than the fastest engine is never silent: it is logged (the `log` crate,
-    /// level warn) with its reason, and [`NerModel::engine`] says which engine runs.
-    pub fn resolve(self, architecture: Architecture) -> Engine {
+    /// library to see whether it is there). A choice other than `onnx-int8` is logged with
+    /// its reason; where there is nothing else to run, the reason is the error.
+    fn resolve(self, architecture: Architecture, weights: &Path) -> Result<Engine> {
         if self != Engine::Auto {
-            return self;
+            return Ok(self);
         }
-        if architecture != Architecture::Bert {
-            log::info!(
-                "engine auto: {architecture:?} models run on rust-bert (the fast engines run bert)"
-            );
-            return Engine::RustBert;
-        }
-        if let Err(e) = onnx::runtime_check() {
-            let fallback = if cpu_has_bf16() {
-                Engine::FusedBf16
-            } else {
-                Engine::Fused
-            };
-            log::warn!(
-                "engine auto: not onnx-int8 but {}, about half as fast: {e}",
-                fallback.as_str()
-            );
-            return fallback;
-        }
-        Engine::OnnxInt8
-    }
-}
-
-/// Whether the CPU computes in bf16 natively (otherwise bf16 is emulated and slow).
-pub fn cpu_has_bf16() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // CPUs with AMX also have AVX512-BF16.
-        std::arch::is_x86_feature_detected!("avx512bf16")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// What the fast engines read from a BERT `config.json`.
-pub(crate) struct BertShape {
-    pub(crate) layers: i64,
-    pub(crate) heads: i64,
-    pub(crate) eps: f64,
-    /// `gelu` (erf) or one of the tanh approximations.
-    pub(crate) tanh_gelu: bool,
-}
-
-impl BertShape {
-    /// Reads the shape; `engine` names the engine in the error for other activations.
-    pub(crate) fn from_config(config: &Value, engine: Engine) -> Result<Self> {
-        let int = |key: &str| config.get(key).and_then(Value::as_i64).unwrap_or(12);
-        let tanh_gelu = match config.get("hidden_act").and_then(Value::as_str) {
-            Some("gelu") | None => false,
-            Some("gelu_new" | "gelu_pytorch_tanh" | "gelu_fast") => true,
-            Some(other) => {
-                return Err(Error::Setting(format!(
-                    "engine {} runs gelu activations only, not {other}; use Engine::RustBert",
-                    engine.as_str()
-                )))
+        let why = if weights.extension().is_none_or(|x| x != "safetensors") {
+            format!("the ONNX Runtime graph is built from model.safetensors, and this folder has {} only", weights.display())
+        } else if architecture != Architecture::Bert {
+            format!("{architecture:?} models run on the rust-bert engine (the ONNX Runtime graph is built for bert)")
+        } else {
+            match onnx::runtime_check() {
+                Ok(()) => return Ok(Engine::OnnxInt8),
+                Err(e) => e.to_string(),
             }
         };
-        Ok(BertShape {
-            layers: int("num_hidden_layers"),
-            heads: int("num_attention_heads"),
-            eps: config
-                .get("layer_norm_eps")
-                .and_then(Value::as_f64)
-                .unwrap_or(1e-12),
-            tanh_gelu,
-        })
+        if cfg!(feature = "torch") {
+            log::warn!("engine auto: not onnx-int8 but rust-bert, about 4× slower: {why}");
+            Ok(Engine::RustBert)
+        } else {
+            Err(Error::Setting(format!(
+                "engine auto: {why} (the rust-bert engine needs newsgraph's `torch` feature)"
+            )))
+        }
     }
 }
 
 /// The name of the casing embedding's weight.
 pub const CASING_WEIGHT: &str = "newsgraph.casing_embeddings";
 
-/// A token-classification model with its tokenizer, ready to run.
+/// A token-classification model with its tokenizer, ready to run on one of the engines.
 pub struct NerModel {
-    vs: nn::VarStore,
-    net: Network,
-    tokenizer: TextTokenizer,
     config: ModelConfig,
-    /// (word embeddings, casing embeddings) when the model has a casing embedding.
-    casing: Option<(Tensor, Tensor)>,
-    /// The fast engine, when one was chosen.
-    fast: Option<Fast>,
-    /// Threads for the ONNX Runtime engines (0: ONNX Runtime's default).
+    tokenizer: TextTokenizer,
+    encoder: Box<dyn Encoder>,
+    dir: PathBuf,
     engine_threads: usize,
-}
-
-/// An inference engine other than rust-bert's structs.
-enum Fast {
-    Fused(fused::FusedBert),
-    Onnx(onnx::OnnxBert),
+    /// Rows of the word embedding table.
+    vocab: usize,
 }
 
 impl std::fmt::Debug for NerModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NerModel")
+            .field("dir", &self.dir)
+            .field("engine", &self.engine())
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
 
-/// How [`NerModel::build`] treats weights the file does not have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Missing {
-    /// Every weight must be in the file (inference).
-    Error,
-    /// The classifier and the casing embedding may be missing and keep their fresh
-    /// initialisation (fine-tuning from a base encoder).
-    FreshHead,
-}
-
 impl NerModel {
-    /// Loads a model folder for inference on the CPU.
+    /// Loads a model folder for inference on the CPU with [`Engine::Auto`].
     ///
     /// ```
     /// # fn main() -> newsgraph::Result<()> {
@@ -442,6 +349,11 @@ impl NerModel {
 
     /// Loads a model folder for inference on the CPU with a chosen engine.
     pub fn load_with(dir: &Path, engine: Engine) -> Result<Self> {
+        Self::open(dir, engine, 0)
+    }
+
+    /// Loads a model folder with an engine and the ONNX Runtime engines' thread count.
+    pub(crate) fn open(dir: &Path, engine: Engine, engine_threads: usize) -> Result<Self> {
         if !dir.is_dir() {
             let message = if dir.exists() {
                 "is a file, not a model folder (a folder with config.json, a tokenizer and weights)"
@@ -456,46 +368,31 @@ impl NerModel {
         }
         let config = ModelConfig::from_dir(dir)?;
         let tokenizer = TextTokenizer::from_dir(dir)?;
-        let weights = weights_file(dir)?;
-        let mut model = Self::build(config, tokenizer, Device::Cpu)?;
-        model.load_weights(&weights, Missing::Error)?;
-        model.vs.freeze();
-        model.set_engine(engine)?;
-        Ok(model)
+        let encoder = encoder(dir, &config, engine, engine_threads)?;
+        let vocab = config
+            .raw
+            .get("vocab_size")
+            .and_then(Value::as_u64)
+            .map_or_else(|| tokenizer.inner().get_vocab_size(true), |v| v as usize);
+        Ok(NerModel {
+            config,
+            tokenizer,
+            encoder,
+            dir: dir.to_path_buf(),
+            engine_threads,
+            vocab,
+        })
     }
 
-    /// Switches the inference engine (training always runs rust-bert's structs).
+    /// Switches the inference engine (reads the weights again).
     pub fn set_engine(&mut self, engine: Engine) -> Result<()> {
-        let arch = self.config.architecture;
-        let resolved = engine.resolve(arch);
-        if resolved == Engine::RustBert {
-            self.fast = None;
-            return Ok(());
-        }
-        if arch != Architecture::Bert {
-            return Err(Error::Setting(format!(
-                "engine {} runs model_type bert only; this model is {arch:?}",
-                resolved.as_str()
-            )));
-        }
-        let vars = self.vs.variables();
-        let (raw, source) = (&self.config.raw, &self.config.source);
-        self.fast = Some(match resolved {
-            Engine::Onnx | Engine::OnnxInt8 => Fast::Onnx(onnx::OnnxBert::new(
-                &vars,
-                raw,
-                source,
-                resolved,
-                self.engine_threads,
-            )?),
-            _ => Fast::Fused(fused::FusedBert::new(&vars, raw, source, resolved)?),
-        });
+        self.encoder = encoder(&self.dir, &self.config, engine, self.engine_threads)?;
         Ok(())
     }
 
     /// Sets the number of threads the ONNX Runtime engines use (0: one per physical core) and
-    /// rebuilds the engine if it is one of them. The libtorch engines follow
-    /// `tch::set_num_threads`.
+    /// rebuilds the engine if it is one of them. libtorch's threads are libtorch's setting
+    /// (`tch::set_num_threads`); newsgraph does not change it.
     pub fn set_engine_threads(&mut self, threads: usize) -> Result<()> {
         self.engine_threads = threads;
         match self.engine() {
@@ -509,132 +406,9 @@ impl NerModel {
         self.engine_threads
     }
 
-    /// The engine that runs inference.
+    /// The engine that runs inference (never [`Engine::Auto`]).
     pub fn engine(&self) -> Engine {
-        match &self.fast {
-            None => Engine::RustBert,
-            Some(Fast::Fused(f)) => f.engine(),
-            Some(Fast::Onnx(o)) => o.engine(),
-        }
-    }
-
-    /// Builds a model with freshly initialised weights from a validated configuration.
-    pub fn build(config: ModelConfig, tokenizer: TextTokenizer, device: Device) -> Result<Self> {
-        let vs = nn::VarStore::new(device);
-        let root = vs.root();
-        let raw = &config.raw;
-        let net = match config.architecture {
-            Architecture::Bert => Network::Bert(Box::new(BertForTokenClassification::new(
-                &root,
-                &arch_config(raw, &config.source)?,
-            )?)),
-            Architecture::Roberta | Architecture::XlmRoberta => Network::Roberta(Box::new(
-                RobertaForTokenClassification::new(&root, &arch_config(raw, &config.source)?)?,
-            )),
-            Architecture::DistilBert => Network::DistilBert(Box::new(
-                DistilBertForTokenClassification::new(&root, &arch_config(raw, &config.source)?)?,
-            )),
-            Architecture::Deberta => Network::Deberta(Box::new(
-                DebertaForTokenClassification::new(&root, &arch_config(raw, &config.source)?)?,
-            )),
-            Architecture::DebertaV2 => Network::DebertaV2(Box::new(
-                DebertaV2ForTokenClassification::new(&root, &arch_config(raw, &config.source)?)?,
-            )),
-            Architecture::Electra => Network::Electra(Box::new(
-                ElectraForTokenClassification::new(&root, &arch_config(raw, &config.source)?)?,
-            )),
-        };
-        let casing = if config.casing {
-            let word = vs
-                .variables()
-                .get(&config.architecture.word_embeddings_name())
-                .map(Tensor::shallow_clone)
-                .ok_or_else(|| Error::Model("no word embeddings to add casing to".into()))?;
-            let hidden = word.size()[1];
-            let casing = (&root / "newsgraph").var(
-                "casing_embeddings",
-                &[crate::tokenize::Casing::COUNT, hidden],
-                nn::Init::Const(0.0),
-            );
-            Some((word, casing))
-        } else {
-            None
-        };
-        Ok(NerModel {
-            vs,
-            net,
-            tokenizer,
-            config,
-            casing,
-            fast: None,
-            engine_threads: 0,
-        })
-    }
-
-    /// Copies weights from a safetensors (f32 or f16) or `.ot` file into the model.
-    pub fn load_weights(&mut self, path: &Path, missing: Missing) -> Result<()> {
-        let is_safetensors = path.extension().is_some_and(|e| e == "safetensors");
-        let read = if is_safetensors {
-            Tensor::read_safetensors(path)
-        } else {
-            Tensor::load_multi(path)
-        };
-        let tensors = read.map_err(|e| LoadError::Invalid {
-            path: path.to_path_buf(),
-            message: format!("cannot read weights: {e}"),
-        })?;
-        let prefix = self.config.architecture.prefix();
-        let mut by_name: HashMap<String, Tensor> = HashMap::with_capacity(tensors.len());
-        for (name, t) in tensors {
-            if name.ends_with("position_ids") || name.contains("pooler.") {
-                continue;
-            }
-            let name = name
-                .replace("LayerNorm.gamma", "LayerNorm.weight")
-                .replace("LayerNorm.beta", "LayerNorm.bias");
-            let name = if name.starts_with(&format!("{prefix}."))
-                || name.starts_with("classifier.")
-                || name.starts_with("newsgraph.")
-            {
-                name
-            } else {
-                format!("{prefix}.{name}")
-            };
-            by_name.insert(name, t);
-        }
-        let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
-        tch::no_grad(|| -> Result<()> {
-            for (name, mut var) in vars {
-                match by_name.get(&name) {
-                    Some(t) => {
-                        if t.size() != var.size() {
-                            return Err(LoadError::ShapeMismatch {
-                                path: path.to_path_buf(),
-                                name,
-                                expected: var.size(),
-                                found: t.size(),
-                            }
-                            .into());
-                        }
-                        var.f_copy_(&t.to_kind(var.kind()))?;
-                    }
-                    None => {
-                        let fresh_ok = name.starts_with("classifier.")
-                            || name.starts_with("newsgraph.")
-                            || name.ends_with("embeddings.token_type_embeddings.weight");
-                        if !(missing == Missing::FreshHead && fresh_ok) {
-                            return Err(LoadError::MissingWeight {
-                                path: path.to_path_buf(),
-                                name,
-                            }
-                            .into());
-                        }
-                    }
-                }
-            }
-            Ok(())
-        })
+        self.encoder.engine()
     }
 
     /// The folder's configuration.
@@ -645,16 +419,6 @@ impl NerModel {
     /// The tokenizer.
     pub fn tokenizer(&self) -> &TextTokenizer {
         &self.tokenizer
-    }
-
-    /// The variables (for training).
-    pub fn var_store(&self) -> &nn::VarStore {
-        &self.vs
-    }
-
-    /// The variables, mutable (for training: freezing, moving).
-    pub fn var_store_mut(&mut self) -> &mut nn::VarStore {
-        &mut self.vs
     }
 
     /// Label probabilities `[rows, len, labels]` (row-major) of a batch: the engine boundary
@@ -674,184 +438,81 @@ impl NerModel {
     /// # Ok(()) }
     /// ```
     pub fn probs(&self, input: &EncoderInput) -> Result<Vec<f32>> {
+        self.run(input, Output::Probs)
+    }
+
+    /// Logits `[rows, len, labels]` (row-major) of a batch, before the softmax.
+    pub fn logits(&self, input: &EncoderInput) -> Result<Vec<f32>> {
+        self.run(input, Output::Logits)
+    }
+
+    fn run(&self, input: &EncoderInput, output: Output) -> Result<Vec<f32>> {
         input.check()?;
-        if let Some(Fast::Onnx(onnx)) = &self.fast {
-            return onnx.run(input, "probs");
+        let vocab = self.vocab;
+        if let Some(&id) = input.ids.iter().find(|&&i| i < 0 || i as usize >= vocab) {
+            return Err(Error::Setting(format!(
+                "token id {id} is outside the vocabulary (0..{vocab})"
+            )));
         }
-        let shape = [input.rows as i64, input.len as i64];
-        tch::no_grad(|| {
-            let t = |v: &[i32]| Tensor::from_slice(v).to_kind(Kind::Int64).view(shape);
-            let logits = self.logits(&t(&input.ids), &t(&input.mask), &t(&input.casing), false)?;
-            let probs = logits.f_softmax(-1, Kind::Float)?.contiguous().view([-1]);
-            Ok(Vec::<f32>::try_from(&probs)?)
-        })
-    }
-
-    /// Logits `[batch, seq, labels]` for token ids `[batch, seq]`, attention mask and casing
-    /// classes (`[batch, seq]`, used when the model has a casing embedding).
-    pub fn logits(
-        &self,
-        ids: &Tensor,
-        mask: &Tensor,
-        casing: &Tensor,
-        train: bool,
-    ) -> Result<Tensor> {
-        match (&self.fast, train) {
-            (Some(Fast::Fused(fused)), false) => return fused.logits(ids, mask, casing),
-            (Some(Fast::Onnx(onnx)), false) => {
-                let size = ids.size();
-                let flat = |x: &Tensor| -> Result<Vec<i32>> {
-                    Ok(Vec::<i32>::try_from(
-                        &x.to_kind(Kind::Int).contiguous().view([-1]),
-                    )?)
-                };
-                let input = EncoderInput {
-                    ids: flat(ids)?,
-                    mask: flat(mask)?,
-                    casing: flat(casing)?,
-                    rows: size[0] as usize,
-                    len: size[1] as usize,
-                };
-                let logits = onnx.run(&input, "logits")?;
-                let labels = self.config.labels.len() as i64;
-                return Ok(Tensor::from_slice(&logits).view([size[0], size[1], labels]));
-            }
-            _ => {}
+        if input.len > self.config.max_positions {
+            return Err(Error::Setting(format!(
+                "windows of {} tokens are longer than the model's {} positions",
+                input.len, self.config.max_positions
+            )));
         }
-        let embeds = self.casing.as_ref().map(|(word, cas)| {
-            Tensor::embedding(word, ids, -1, false, false)
-                + Tensor::embedding(cas, casing, -1, false, false)
-        });
-        let (ids, embeds) = match &embeds {
-            Some(e) => (None, Some(e)),
-            None => (Some(ids), None),
-        };
-        Ok(match &self.net {
-            Network::Bert(m) => {
-                m.forward_t(ids, Some(mask), None, None, embeds, train)
-                    .logits
-            }
-            Network::Roberta(m) => {
-                m.forward_t(ids, Some(mask), None, None, embeds, train)
-                    .logits
-            }
-            Network::DistilBert(m) => m.forward_t(ids, Some(mask), embeds, train)?.logits,
-            Network::Deberta(m) => {
-                m.forward_t(ids, Some(mask), None, None, embeds, train)?
-                    .logits
-            }
-            Network::DebertaV2(m) => {
-                m.forward_t(ids, Some(mask), None, None, embeds, train)?
-                    .logits
-            }
-            Network::Electra(m) => {
-                m.forward_t(ids, Some(mask), None, None, embeds, train)
-                    .logits
-            }
-        })
-    }
-
-    /// Saves the model folder: `config.json`, `tokenizer.json` and `model.safetensors`
-    /// (weights as f16 when `half`).
-    pub fn save(&self, dir: &Path, half: bool, extra: Value) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let mut raw = self.config.raw.clone();
-        if let Some(obj) = raw.as_object_mut() {
-            let names = self.config.labels.names();
-            obj.insert(
-                "id2label".into(),
-                names
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| (i.to_string(), Value::from(n.as_str())))
-                    .collect::<serde_json::Map<_, _>>()
-                    .into(),
-            );
-            obj.insert(
-                "label2id".into(),
-                names
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| (n.clone(), Value::from(i)))
-                    .collect::<serde_json::Map<_, _>>()
-                    .into(),
-            );
-            let mut ng = serde_json::json!({"casing": self.config.casing});
-            if let Some(w) = self.config.window {
-                ng["window"] = w.into();
-            }
-            if let (Some(ng), Some(extra)) = (ng.as_object_mut(), extra.as_object()) {
-                ng.extend(extra.clone());
-            }
-            obj.insert("newsgraph".into(), ng);
+        let out = self.encoder.run(input, output)?;
+        let want = input.rows * input.len * self.config.labels.len();
+        if out.len() != want {
+            return Err(Error::Model(format!(
+                "engine {} returned {} values for a {}×{} batch of {} labels",
+                self.engine(),
+                out.len(),
+                input.rows,
+                input.len,
+                self.config.labels.len()
+            )));
         }
-        let cfg_path = dir.join("config.json");
-        let text = serde_json::to_string_pretty(&raw).map_err(|e| Error::Model(e.to_string()))?;
-        std::fs::write(&cfg_path, text + "\n").map_err(|e| Error::io(&cfg_path, e))?;
-        self.tokenizer.save(&dir.join("tokenizer.json"))?;
-        // For Hugging Face's tokenizer: the window the model was trained with.
-        let mut tok_cfg = serde_json::json!({"model_max_length": self.config.window_len()});
-        if self.config.architecture == Architecture::Bert {
-            tok_cfg["tokenizer_class"] = "BertTokenizer".into();
-        }
-        let tok_cfg_path = dir.join("tokenizer_config.json");
-        std::fs::write(&tok_cfg_path, tok_cfg.to_string() + "\n")
-            .map_err(|e| Error::io(&tok_cfg_path, e))?;
-        let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
-        let kind = if half { Kind::Half } else { Kind::Float };
-        let vars: Vec<(String, Tensor)> = vars
-            .into_iter()
-            .map(|(n, t)| (n, t.detach().to_device(Device::Cpu).to_kind(kind)))
-            .collect();
-        let path = dir.join("model.safetensors");
-        Tensor::write_safetensors(&vars, &path)?;
-        add_safetensors_format(&path)
-    }
-
-    /// Sets the window length recorded in the configuration (for training).
-    pub fn set_window(&mut self, window: usize) {
-        self.config.window = Some(window);
+        Ok(out)
     }
 }
 
-/// Adds `"__metadata__": {"format": "pt"}` to a safetensors header (tch writes none, and
-/// Hugging Face transformers refuses files without it). Tensor data is unchanged.
-fn add_safetensors_format(path: &Path) -> Result<()> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let bad = |m: &str| LoadError::Invalid {
-        path: path.to_path_buf(),
-        message: m.to_string(),
-    };
-    let n = bytes
-        .get(..8)
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map(u64::from_le_bytes)
-        .ok_or_else(|| bad("no safetensors header"))? as usize;
-    let header = bytes.get(8..8 + n).ok_or_else(|| bad("truncated header"))?;
-    let mut json: Value =
-        serde_json::from_slice(header).map_err(|e| bad(&format!("header is not JSON: {e}")))?;
-    json["__metadata__"] = serde_json::json!({"format": "pt"});
-    let mut new_header = serde_json::to_vec(&json).map_err(|e| bad(&e.to_string()))?;
-    // Data must start at a multiple of 8 bytes: pad the header with spaces.
-    while (8 + new_header.len()) % 8 != 0 {
-        new_header.push(b' ');
+/// Builds the engine for a model folder.
+fn encoder(
+    dir: &Path,
+    config: &ModelConfig,
+    engine: Engine,
+    threads: usize,
+) -> Result<Box<dyn Encoder>> {
+    let weights = weights_file(dir)?;
+    let arch = config.architecture;
+    match engine.resolve(arch, &weights)? {
+        Engine::RustBert => {
+            #[cfg(feature = "torch")]
+            return Ok(Box::new(torch::RustBert::load(config, &weights)?));
+            #[cfg(not(feature = "torch"))]
+            return Err(Error::Setting(
+                "engine rust-bert needs newsgraph built with the `torch` feature".into(),
+            ));
+        }
+        e @ (Engine::Onnx | Engine::OnnxInt8) => {
+            if arch != Architecture::Bert {
+                return Err(Error::Setting(format!(
+                    "engine {e} runs model_type bert only; this model is {arch:?}"
+                )));
+            }
+            if weights.extension().is_none_or(|x| x != "safetensors") {
+                return Err(LoadError::Invalid {
+                    path: weights,
+                    message: format!(
+                        "engine {e} reads model.safetensors; convert rust_model.ot, or use \
+                         the rust-bert engine (feature `torch`)"
+                    ),
+                }
+                .into());
+            }
+            let weights = weights::Weights::read(&weights, arch.prefix())?;
+            Ok(Box::new(onnx::OnnxBert::new(&weights, config, e, threads)?))
+        }
+        Engine::Auto => Err(Error::Setting("engine auto did not resolve".into())),
     }
-    let mut out = Vec::with_capacity(8 + new_header.len() + bytes.len() - 8 - n);
-    out.extend_from_slice(&(new_header.len() as u64).to_le_bytes());
-    out.extend_from_slice(&new_header);
-    out.extend_from_slice(&bytes[8 + n..]);
-    std::fs::write(path, out).map_err(|e| Error::io(path, e))
 }
-
-/// A loaded model shared by worker threads.
-///
-/// `tch::Tensor` is `Send` but not `Sync`. A `SharedModel` only runs forward passes under
-/// `no_grad` and never mutates its weights after loading (its variables are frozen, and the
-/// wrapped model is not reachable mutably), which libtorch supports from several threads at
-/// once, the same guarantee tch relies on for its `Sync` `CModule`.
-pub(crate) struct SharedModel(pub(crate) NerModel);
-
-// SAFETY: see the type's documentation: the tensors are only read, by libtorch kernels that
-// are thread-safe for concurrent reads.
-unsafe impl Sync for SharedModel {}

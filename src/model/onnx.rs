@@ -14,9 +14,10 @@
 //! from the folder `scripts/setup-onnxruntime.sh` fills (when newsgraph is built inside its own
 //! repository), else from the system's library path.
 
-use super::Engine;
-use crate::encoder::EncoderInput;
-use crate::error::{Error, LoadError, Result};
+use super::weights::{Weight, Weights};
+use super::{Engine, ModelConfig};
+use crate::encoder::{Encoder, EncoderInput, Output};
+use crate::error::{Error, Result};
 use ort::editor::{Graph, Model, Node, Opset, ONNX_DOMAIN};
 use ort::memory::Allocator;
 use ort::operator::Attribute;
@@ -27,8 +28,7 @@ use ort::value::{
     ValueType,
 };
 use serde_json::Value;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 const MS_DOMAIN: &str = "com.microsoft";
@@ -53,6 +53,20 @@ fn library_candidates() -> Vec<PathBuf> {
     }
     if let Some(p) = option_env!("NEWSGRAPH_ORT_DYLIB") {
         out.push(PathBuf::from(p));
+    }
+    // A binary shipped with the library beside it.
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.to_path_buf()))
+    {
+        let lib = dir.join(format!(
+            "{}onnxruntime{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ));
+        if lib.is_file() {
+            out.push(lib);
+        }
     }
     out.push(PathBuf::from(format!(
         "{}onnxruntime{}",
@@ -82,8 +96,10 @@ fn environment() -> Result<&'static ort::environment::Environment> {
             }
         }
         Err(format!(
-            "ONNX Runtime could not be loaded ({}); run scripts/setup-onnxruntime.sh or set \
-             ORT_DYLIB_PATH to a libonnxruntime >= 1.22",
+            "ONNX Runtime could not be loaded ({}); newsgraph's build step fetches it into its \
+             cache when the default feature `fetch-onnxruntime` is on and PyPI is reachable at \
+             build time (x86_64 Linux); else set ORT_DYLIB_PATH to a libonnxruntime >= 1.22, or \
+             put one beside the binary or on the system's library path",
             errors.join("; ")
         ))
     });
@@ -122,46 +138,119 @@ pub(crate) struct OnnxBert {
     engine: Engine,
 }
 
+/// What the graph needs from a BERT `config.json`.
+struct BertShape {
+    layers: usize,
+    heads: i64,
+    hidden: usize,
+    intermediate: usize,
+    vocab: usize,
+    positions: usize,
+    token_types: usize,
+    eps: f32,
+    /// `gelu` (erf) or one of the tanh approximations.
+    tanh_gelu: bool,
+}
+
+impl BertShape {
+    fn from_config(config: &ModelConfig, engine: Engine) -> Result<Self> {
+        let raw = &config.raw;
+        let size = |key: &str| -> Result<usize> {
+            raw.get(key)
+                .and_then(Value::as_u64)
+                .filter(|&v| v > 0)
+                .map(|v| v as usize)
+                .ok_or_else(|| {
+                    crate::error::LoadError::Invalid {
+                        path: config.source.clone(),
+                        message: format!("no positive \"{key}\" (engine {engine} needs it)"),
+                    }
+                    .into()
+                })
+        };
+        let tanh_gelu = match raw.get("hidden_act").and_then(Value::as_str) {
+            Some("gelu") | None => false,
+            Some("gelu_new" | "gelu_pytorch_tanh" | "gelu_fast") => true,
+            Some(other) => {
+                return Err(Error::Setting(format!(
+                    "engine {engine} runs gelu activations only, not {other}; use Engine::RustBert"
+                )))
+            }
+        };
+        let shape = BertShape {
+            layers: size("num_hidden_layers")?,
+            heads: size("num_attention_heads")? as i64,
+            hidden: size("hidden_size")?,
+            intermediate: size("intermediate_size")?,
+            vocab: size("vocab_size")?,
+            positions: size("max_position_embeddings")?,
+            token_types: raw
+                .get("type_vocab_size")
+                .and_then(Value::as_u64)
+                .unwrap_or(2) as usize,
+            eps: raw
+                .get("layer_norm_eps")
+                .and_then(Value::as_f64)
+                .unwrap_or(1e-12) as f32,
+            tanh_gelu,
+        };
+        if shape.hidden % shape.heads as usize != 0 {
+            return Err(Error::Setting(format!(
+                "hidden_size {} is not a multiple of num_attention_heads {}",
+                shape.hidden, shape.heads
+            )));
+        }
+        Ok(shape)
+    }
+}
+
 impl OnnxBert {
-    /// Builds `engine` (`Onnx`: f32, or `OnnxInt8`) from the loaded variables (names with the
-    /// `bert.` prefix), with `threads` intra-op threads (0: ONNX Runtime's default).
+    /// Builds `engine` (`Onnx`: f32, or `OnnxInt8`) from a checkpoint's weights (canonical
+    /// names, `bert.` prefix), with `threads` intra-op threads (0: ONNX Runtime's default).
     pub(crate) fn new(
-        vars: &HashMap<String, tch::Tensor>,
-        config: &Value,
-        source: &Path,
+        weights: &Weights,
+        config: &ModelConfig,
         engine: Engine,
         threads: usize,
     ) -> Result<Self> {
         let env = environment()?;
-        let get = |name: &str| -> Result<Weight> {
-            let t = vars.get(name).ok_or_else(|| LoadError::MissingWeight {
-                path: source.to_path_buf(),
-                name: name.to_string(),
-            })?;
-            Weight::from_tch(t)
-        };
         let precision = if engine == Engine::OnnxInt8 {
             Precision::Int8
         } else {
             Precision::F32
         };
-        let shape = super::BertShape::from_config(config, engine)?;
-        let (heads, eps) = (shape.heads, shape.eps as f32);
+        let shape = BertShape::from_config(config, engine)?;
+        let (heads, eps, hidden) = (shape.heads, shape.eps, shape.hidden);
+        let get = |name: &str, dims: &[usize]| weights.shaped(name, dims);
         let gelu = if shape.tanh_gelu { "FastGelu" } else { "Gelu" };
 
         let mut g = Builder::new(precision)?;
         let casing_classes = crate::tokenize::Casing::COUNT as usize;
-        let word = get("bert.embeddings.word_embeddings.weight")?;
-        let hidden = word.shape[1];
-        let position = get("bert.embeddings.position_embeddings.weight")?;
-        let token_type = get("bert.embeddings.token_type_embeddings.weight")?;
+        let word = get(
+            "bert.embeddings.word_embeddings.weight",
+            &[shape.vocab, hidden],
+        )?;
+        let position = get(
+            "bert.embeddings.position_embeddings.weight",
+            &[shape.positions, hidden],
+        )?;
+        let token_type = get(
+            "bert.embeddings.token_type_embeddings.weight",
+            &[shape.token_types, hidden],
+        )?;
         // Segment table: row c = token type 0 + casing class c (the casing classes are fed as
         // segment ids).
-        let casing = vars
-            .get(&format!("{}.weight", super::CASING_WEIGHT))
-            .or_else(|| vars.get(super::CASING_WEIGHT))
-            .map(Weight::from_tch)
-            .transpose()?;
+        let casing = if config.casing {
+            let name = format!("{}.weight", super::CASING_WEIGHT);
+            let name = if weights.optional(&name).is_some() {
+                name
+            } else {
+                super::CASING_WEIGHT.to_string()
+            };
+            Some(get(&name, &[casing_classes, hidden])?)
+        } else {
+            None
+        };
         let mut segment = Vec::with_capacity(casing_classes * hidden);
         for c in 0..casing_classes {
             for h in 0..hidden {
@@ -174,8 +263,8 @@ impl OnnxBert {
         g.f32("segment", &[casing_classes, hidden], &segment)?;
         let norm = |g: &mut Builder, prefix: &str| -> Result<(String, String)> {
             let (gamma, beta) = (
-                get(&format!("{prefix}.weight"))?,
-                get(&format!("{prefix}.bias"))?,
+                get(&format!("{prefix}.weight"), &[hidden])?,
+                get(&format!("{prefix}.bias"), &[hidden])?,
             );
             let (gn, bn) = (format!("{prefix}.gamma"), format!("{prefix}.beta"));
             g.f32(&gn, &gamma.shape, &gamma.data)?;
@@ -203,28 +292,39 @@ impl OnnxBert {
         let mut x = "x0".to_string();
         for i in 0..shape.layers {
             let p = format!("bert.encoder.layer.{i}");
+            let square = |name: &str| Linear::load(weights, &format!("{p}.{name}"), hidden, hidden);
             let (q, k, v) = (
-                Linear::load(&get, &format!("{p}.attention.self.query"))?,
-                Linear::load(&get, &format!("{p}.attention.self.key"))?,
-                Linear::load(&get, &format!("{p}.attention.self.value"))?,
+                square("attention.self.query")?,
+                square("attention.self.key")?,
+                square("attention.self.value")?,
             );
             let qkv = Linear::concat(&[q, k, v]);
             let ctx = g.attention(&format!("l{i}.attn"), &x, &qkv, heads)?;
-            let dense = Linear::load(&get, &format!("{p}.attention.output.dense"))?;
+            let dense = square("attention.output.dense")?;
             let a = g.linear(&format!("l{i}.attn_out"), &ctx, &dense)?;
             let (gamma, beta) = norm(&mut g, &format!("{p}.attention.output.LayerNorm"))?;
             let h = g.skip_norm(&format!("l{i}.attn_norm"), &a, &x, &gamma, &beta, eps)?;
-            let inter = Linear::load(&get, &format!("{p}.intermediate.dense"))?;
+            let inter = Linear::load(
+                weights,
+                &format!("{p}.intermediate.dense"),
+                hidden,
+                shape.intermediate,
+            )?;
             let f = g.linear(&format!("l{i}.inter"), &h, &inter)?;
             let act = format!("l{i}.act");
             g.node(gelu, MS_DOMAIN, &[&f], &[&act], vec![])?;
-            let out = Linear::load(&get, &format!("{p}.output.dense"))?;
+            let out = Linear::load(
+                weights,
+                &format!("{p}.output.dense"),
+                shape.intermediate,
+                hidden,
+            )?;
             let o = g.linear(&format!("l{i}.out"), &act, &out)?;
             let (gamma, beta) = norm(&mut g, &format!("{p}.output.LayerNorm"))?;
             x = g.skip_norm(&format!("l{i}.out_norm"), &o, &h, &gamma, &beta, eps)?;
         }
-        let classifier = Linear::load(&get, "classifier")?;
-        let labels = classifier.out;
+        let labels = config.labels.len();
+        let classifier = Linear::load(weights, "classifier", hidden, labels)?;
         g.linear_f32("classifier", &x, &classifier, "logits")?;
         // The engine's answer is probabilities; the logits stay an output for the tests that
         // compare engines.
@@ -292,10 +392,14 @@ impl OnnxBert {
             engine,
         })
     }
+}
 
-    /// `output` (`"logits"` or `"probs"`), `[rows, len, labels]` row-major, for a batch.
-    pub(crate) fn run(&self, input: &EncoderInput, output: &str) -> Result<Vec<f32>> {
-        input.check()?;
+impl Encoder for OnnxBert {
+    fn run(&self, input: &EncoderInput, output: Output) -> Result<Vec<f32>> {
+        let output = match output {
+            Output::Logits => "logits",
+            Output::Probs => "probs",
+        };
         let shape = [input.rows as i64, input.len as i64];
         let tensor = |v: &[i32]| Tensor::from_array((shape, v.to_vec())).map_err(ort_err);
         let inputs = ort::inputs![
@@ -323,24 +427,8 @@ impl OnnxBert {
         Ok(data.to_vec())
     }
 
-    /// Which engine this is.
-    pub(crate) fn engine(&self) -> Engine {
+    fn engine(&self) -> Engine {
         self.engine
-    }
-}
-
-/// A dense f32 tensor copied out of libtorch.
-struct Weight {
-    shape: Vec<usize>,
-    data: Vec<f32>,
-}
-
-impl Weight {
-    fn from_tch(t: &tch::Tensor) -> Result<Self> {
-        let t = t.detach().to_kind(tch::Kind::Float).contiguous();
-        let shape = t.size().iter().map(|&d| d as usize).collect();
-        let data = Vec::<f32>::try_from(&t.view([-1]))?;
-        Ok(Weight { shape, data })
     }
 }
 
@@ -354,10 +442,10 @@ struct Linear {
 }
 
 impl Linear {
-    fn load(get: &dyn Fn(&str) -> Result<Weight>, prefix: &str) -> Result<Self> {
-        let w = get(&format!("{prefix}.weight"))?;
-        let b = get(&format!("{prefix}.bias"))?;
-        let (out, inp) = (w.shape[0], w.shape[1]);
+    /// Reads `{prefix}.weight` (`[out, inp]`) and `{prefix}.bias`.
+    fn load(weights: &Weights, prefix: &str, inp: usize, out: usize) -> Result<Self> {
+        let w: &Weight = weights.shaped(&format!("{prefix}.weight"), &[out, inp])?;
+        let b = weights.shaped(&format!("{prefix}.bias"), &[out])?;
         let mut weight = vec![0.0; inp * out];
         for o in 0..out {
             for i in 0..inp {
@@ -366,7 +454,7 @@ impl Linear {
         }
         Ok(Linear {
             weight,
-            bias: b.data,
+            bias: b.data.clone(),
             inp,
             out,
         })

@@ -6,11 +6,81 @@
 //! and have no effect). The classifier reads label `k` from hidden dimension `k`.
 #![allow(dead_code)]
 
-use newsgraph::tch::{Kind, Tensor};
+use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 
 pub const LABELS: [&str; 7] = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"];
-pub const HIDDEN: i64 = 16;
+pub const HIDDEN: usize = 16;
+
+/// A named f32 array, as written to `model.safetensors`.
+#[derive(Clone, Debug)]
+pub struct Tensor {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+impl Tensor {
+    pub fn new(shape: &[usize], data: Vec<f32>) -> Self {
+        assert_eq!(shape.iter().product::<usize>(), data.len());
+        Tensor {
+            shape: shape.to_vec(),
+            data,
+        }
+    }
+    pub fn zeros(shape: &[usize]) -> Self {
+        Self::new(shape, vec![0.0; shape.iter().product()])
+    }
+    pub fn ones(shape: &[usize]) -> Self {
+        Self::new(shape, vec![1.0; shape.iter().product()])
+    }
+    /// Seeded values, roughly normal with standard deviation `std` (sum of uniforms).
+    pub fn random(shape: &[usize], std: f32, rng: &mut rand::rngs::StdRng) -> Self {
+        let n = shape.iter().product();
+        let data = (0..n)
+            .map(|_| (0..3).map(|_| rng.gen_range(-1.0f32..1.0)).sum::<f32>() * std)
+            .collect();
+        Self::new(shape, data)
+    }
+}
+
+/// How [`write_safetensors`] stores the values.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Dtype {
+    F32,
+    F16,
+}
+
+/// Writes named arrays as a safetensors file.
+pub fn write_safetensors(weights: &[(String, Tensor)], path: &Path, dtype: Dtype) {
+    let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = weights
+        .iter()
+        .map(|(n, t)| {
+            let b = match dtype {
+                Dtype::F32 => t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                Dtype::F16 => t
+                    .data
+                    .iter()
+                    .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                    .collect(),
+            };
+            (n.clone(), b, t.shape.clone())
+        })
+        .collect();
+    let dt = match dtype {
+        Dtype::F32 => safetensors::Dtype::F32,
+        Dtype::F16 => safetensors::Dtype::F16,
+    };
+    let views: Vec<(String, safetensors::tensor::TensorView)> = bytes
+        .iter()
+        .map(|(n, b, s)| {
+            (
+                n.clone(),
+                safetensors::tensor::TensorView::new(dt, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    safetensors::serialize_to_file(views, &None, path).unwrap();
+}
 
 /// Vocabulary entries and the label each maps to (a mix: (label, weight), (label, weight)).
 pub fn vocab() -> Vec<(&'static str, &'static [(usize, f64)])> {
@@ -60,9 +130,7 @@ pub struct TinyOptions {
     /// Weight names carry the `bert.` prefix (a fine-tuned checkpoint) or not (a base encoder).
     pub prefixed: bool,
     pub tokenizer: TokenizerFile,
-    /// Write `rust_model.ot` instead of `model.safetensors`.
-    pub ot: bool,
-    pub max_positions: i64,
+    pub max_positions: usize,
 }
 
 impl Default for TinyOptions {
@@ -70,13 +138,12 @@ impl Default for TinyOptions {
         TinyOptions {
             prefixed: true,
             tokenizer: TokenizerFile::VocabTxt,
-            ot: false,
             max_positions: 64,
         }
     }
 }
 
-pub fn config_json(max_positions: i64) -> serde_json::Value {
+pub fn config_json(max_positions: usize) -> serde_json::Value {
     serde_json::json!({
         "model_type": "bert",
         "architectures": ["BertForTokenClassification"],
@@ -95,28 +162,28 @@ pub fn config_json(max_positions: i64) -> serde_json::Value {
     })
 }
 
-pub fn weights(max_positions: i64) -> Vec<(String, Tensor)> {
-    newsgraph::tch::manual_seed(7);
+pub fn weights(max_positions: usize) -> Vec<(String, Tensor)> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let h = HIDDEN;
     let v = vocab();
-    let mut word = vec![0f32; v.len() * h as usize];
+    let mut word = vec![0f32; v.len() * h];
     for (i, (_, mix)) in v.iter().enumerate() {
         for &(label, w) in mix.iter() {
-            word[i * h as usize + label] = w as f32;
+            word[i * h + label] = w as f32;
         }
     }
-    let zeros = |s: &[i64]| Tensor::zeros(s, (Kind::Float, newsgraph::tch::Device::Cpu));
-    let ones = |s: &[i64]| Tensor::ones(s, (Kind::Float, newsgraph::tch::Device::Cpu));
-    let randn = |s: &[i64]| Tensor::randn(s, (Kind::Float, newsgraph::tch::Device::Cpu)) * 0.1;
-    let mut classifier = vec![0f32; LABELS.len() * h as usize];
+    let zeros = Tensor::zeros;
+    let ones = Tensor::ones;
+    let mut randn = |s: &[usize]| Tensor::random(s, 0.1, &mut rng);
+    let mut classifier = vec![0f32; LABELS.len() * h];
     for k in 0..LABELS.len() {
-        classifier[k * h as usize + k] = 3.0;
+        classifier[k * h + k] = 3.0;
     }
     let l = "encoder.layer.0";
     vec![
         (
             "embeddings.word_embeddings.weight".into(),
-            Tensor::from_slice(&word).view([v.len() as i64, h]),
+            Tensor::new(&[v.len(), h], word),
         ),
         (
             "embeddings.position_embeddings.weight".into(),
@@ -148,9 +215,9 @@ pub fn weights(max_positions: i64) -> Vec<(String, Tensor)> {
         ("pooler.dense.bias".into(), randn(&[h])),
         (
             "classifier.weight".into(),
-            Tensor::from_slice(&classifier).view([LABELS.len() as i64, h]),
+            Tensor::new(&[LABELS.len(), h], classifier),
         ),
-        ("classifier.bias".into(), zeros(&[LABELS.len() as i64])),
+        ("classifier.bias".into(), zeros(&[LABELS.len()])),
     ]
 }
 
@@ -166,14 +233,14 @@ pub fn write_tiny(dir: &Path, o: TinyOptions) -> PathBuf {
     std::fs::write(dir.join("vocab.txt"), vocab_text).unwrap();
     if o.tokenizer == TokenizerFile::Json {
         // Build the same WordPiece tokenizer and save it as tokenizer.json, then drop vocab.txt.
-        use newsgraph::tokenizers::models::wordpiece::WordPiece;
-        use newsgraph::tokenizers::normalizers::bert::BertNormalizer;
-        use newsgraph::tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+        use tokenizers::models::wordpiece::WordPiece;
+        use tokenizers::normalizers::bert::BertNormalizer;
+        use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
         let wp = WordPiece::from_file(&dir.join("vocab.txt").to_string_lossy())
             .unk_token("[UNK]".into())
             .build()
             .unwrap();
-        let mut tok = newsgraph::tokenizers::Tokenizer::new(wp);
+        let mut tok = tokenizers::Tokenizer::new(wp);
         tok.with_normalizer(Some(BertNormalizer::new(true, true, None, true)));
         tok.with_pre_tokenizer(Some(BertPreTokenizer));
         tok.save(dir.join("tokenizer.json"), false).unwrap();
@@ -186,11 +253,7 @@ pub fn write_tiny(dir: &Path, o: TinyOptions) -> PathBuf {
             (if keep { n } else { format!("bert.{n}") }, t)
         })
         .collect();
-    if o.ot {
-        Tensor::save_multi(&named, dir.join("rust_model.ot")).unwrap();
-    } else {
-        Tensor::write_safetensors(&named, dir.join("model.safetensors")).unwrap();
-    }
+    write_safetensors(&named, &dir.join("model.safetensors"), Dtype::F32);
     dir.to_path_buf()
 }
 

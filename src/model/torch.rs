@@ -1,0 +1,354 @@
+//! The rust-bert engine (feature `torch`): rust-bert's model structs on libtorch, for every
+//! architecture. It is the reference the ONNX Runtime graphs are tested against, and the
+//! model that training updates.
+
+use super::weights::canonical_name;
+use super::{Architecture, Encoder, Engine, ModelConfig, Output};
+use crate::encoder::EncoderInput;
+use crate::error::{Error, LoadError, Result};
+use crate::tokenize::TextTokenizer;
+use rust_bert::bert::BertForTokenClassification;
+use rust_bert::deberta::DebertaForTokenClassification;
+use rust_bert::deberta_v2::DebertaV2ForTokenClassification;
+use rust_bert::distilbert::DistilBertForTokenClassification;
+use rust_bert::electra::ElectraForTokenClassification;
+use rust_bert::roberta::RobertaForTokenClassification;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+use tch::{nn, Device, Kind, Tensor};
+
+enum Network {
+    Bert(Box<BertForTokenClassification>),
+    DistilBert(Box<DistilBertForTokenClassification>),
+    Roberta(Box<RobertaForTokenClassification>),
+    Deberta(Box<DebertaForTokenClassification>),
+    DebertaV2(Box<DebertaV2ForTokenClassification>),
+    Electra(Box<ElectraForTokenClassification>),
+}
+
+/// How [`TorchModel::load_weights`] treats weights the file does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Missing {
+    /// Every weight must be in the file (inference).
+    Error,
+    /// The classifier and the casing embedding may be missing and keep their fresh
+    /// initialisation (fine-tuning from a base encoder).
+    FreshHead,
+}
+
+/// A token-classification network in a libtorch variable store.
+pub(crate) struct TorchModel {
+    vs: nn::VarStore,
+    net: Network,
+    config: ModelConfig,
+    /// (word embeddings, casing embeddings) when the model has a casing embedding.
+    casing: Option<(Tensor, Tensor)>,
+}
+
+/// Reads the architecture's own configuration type from `config.json`.
+fn arch_config<T: serde::de::DeserializeOwned>(raw: &Value, path: &Path) -> Result<T> {
+    serde_json::from_value(raw.clone()).map_err(|e| {
+        LoadError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("does not fit its model_type: {e}"),
+        }
+        .into()
+    })
+}
+
+impl TorchModel {
+    /// Builds a model with freshly initialised weights from a validated configuration.
+    pub(crate) fn build(config: ModelConfig, device: Device) -> Result<Self> {
+        let vs = nn::VarStore::new(device);
+        let root = vs.root();
+        let (raw, src) = (&config.raw, &config.source);
+        let net = match config.architecture {
+            Architecture::Bert => Network::Bert(Box::new(BertForTokenClassification::new(
+                &root,
+                &arch_config(raw, src)?,
+            )?)),
+            Architecture::Roberta | Architecture::XlmRoberta => Network::Roberta(Box::new(
+                RobertaForTokenClassification::new(&root, &arch_config(raw, src)?)?,
+            )),
+            Architecture::DistilBert => Network::DistilBert(Box::new(
+                DistilBertForTokenClassification::new(&root, &arch_config(raw, src)?)?,
+            )),
+            Architecture::Deberta => Network::Deberta(Box::new(
+                DebertaForTokenClassification::new(&root, &arch_config(raw, src)?)?,
+            )),
+            Architecture::DebertaV2 => Network::DebertaV2(Box::new(
+                DebertaV2ForTokenClassification::new(&root, &arch_config(raw, src)?)?,
+            )),
+            Architecture::Electra => Network::Electra(Box::new(
+                ElectraForTokenClassification::new(&root, &arch_config(raw, src)?)?,
+            )),
+        };
+        let casing = if config.casing {
+            let word = vs
+                .variables()
+                .get(&config.architecture.word_embeddings_name())
+                .map(Tensor::shallow_clone)
+                .ok_or_else(|| Error::Model("no word embeddings to add casing to".into()))?;
+            let hidden = word.size()[1];
+            let casing = (&root / "newsgraph").var(
+                "casing_embeddings",
+                &[crate::tokenize::Casing::COUNT, hidden],
+                nn::Init::Const(0.0),
+            );
+            Some((word, casing))
+        } else {
+            None
+        };
+        Ok(TorchModel {
+            vs,
+            net,
+            config,
+            casing,
+        })
+    }
+
+    /// Loads a model folder's weights file for inference.
+    pub(crate) fn load(config: &ModelConfig, weights: &Path) -> Result<Self> {
+        let mut model = Self::build(config.clone(), Device::Cpu)?;
+        model.load_weights(weights, Missing::Error)?;
+        model.vs.freeze();
+        Ok(model)
+    }
+
+    /// Copies weights from a safetensors (f32 or f16) or `.ot` file into the model.
+    pub(crate) fn load_weights(&mut self, path: &Path, missing: Missing) -> Result<()> {
+        let is_safetensors = path.extension().is_some_and(|e| e == "safetensors");
+        let read = if is_safetensors {
+            Tensor::read_safetensors(path)
+        } else {
+            Tensor::load_multi(path)
+        };
+        let tensors = read.map_err(|e| LoadError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("cannot read weights: {e}"),
+        })?;
+        let prefix = self.config.architecture.prefix();
+        let by_name: HashMap<String, Tensor> = tensors
+            .into_iter()
+            .filter_map(|(n, t)| Some((canonical_name(prefix, &n)?, t)))
+            .collect();
+        let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        tch::no_grad(|| -> Result<()> {
+            for (name, mut var) in vars {
+                match by_name.get(&name) {
+                    Some(t) => {
+                        if t.size() != var.size() {
+                            return Err(LoadError::ShapeMismatch {
+                                path: path.to_path_buf(),
+                                name,
+                                expected: var.size(),
+                                found: t.size(),
+                            }
+                            .into());
+                        }
+                        var.f_copy_(&t.to_kind(var.kind()))?;
+                    }
+                    None => {
+                        let fresh_ok = name.starts_with("classifier.")
+                            || name.starts_with("newsgraph.")
+                            || name.ends_with("embeddings.token_type_embeddings.weight");
+                        if !(missing == Missing::FreshHead && fresh_ok) {
+                            return Err(LoadError::MissingWeight {
+                                path: path.to_path_buf(),
+                                name,
+                            }
+                            .into());
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The variables (for training).
+    pub(crate) fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    /// Sets the window length recorded in the configuration (for training).
+    pub(crate) fn set_window(&mut self, window: usize) {
+        self.config.window = Some(window);
+    }
+
+    /// Logits `[batch, seq, labels]` for token ids `[batch, seq]`, attention mask and casing
+    /// classes (`[batch, seq]`, used when the model has a casing embedding).
+    pub(crate) fn logits(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        casing: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
+        let embeds = self.casing.as_ref().map(|(word, cas)| {
+            Tensor::embedding(word, ids, -1, false, false)
+                + Tensor::embedding(cas, casing, -1, false, false)
+        });
+        let (ids, embeds) = match &embeds {
+            Some(e) => (None, Some(e)),
+            None => (Some(ids), None),
+        };
+        Ok(match &self.net {
+            Network::Bert(m) => {
+                m.forward_t(ids, Some(mask), None, None, embeds, train)
+                    .logits
+            }
+            Network::Roberta(m) => {
+                m.forward_t(ids, Some(mask), None, None, embeds, train)
+                    .logits
+            }
+            Network::DistilBert(m) => m.forward_t(ids, Some(mask), embeds, train)?.logits,
+            Network::Deberta(m) => {
+                m.forward_t(ids, Some(mask), None, None, embeds, train)?
+                    .logits
+            }
+            Network::DebertaV2(m) => {
+                m.forward_t(ids, Some(mask), None, None, embeds, train)?
+                    .logits
+            }
+            Network::Electra(m) => {
+                m.forward_t(ids, Some(mask), None, None, embeds, train)
+                    .logits
+            }
+        })
+    }
+
+    /// Saves the model folder: `config.json`, `tokenizer.json` and `model.safetensors`
+    /// (weights as f16 when `half`).
+    pub(crate) fn save(
+        &self,
+        dir: &Path,
+        tokenizer: &TextTokenizer,
+        half: bool,
+        extra: Value,
+    ) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let mut raw = self.config.raw.clone();
+        if let Some(obj) = raw.as_object_mut() {
+            let names = self.config.labels.names();
+            obj.insert(
+                "id2label".into(),
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (i.to_string(), Value::from(n.as_str())))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into(),
+            );
+            obj.insert(
+                "label2id".into(),
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.clone(), Value::from(i)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into(),
+            );
+            let mut ng = serde_json::json!({"casing": self.config.casing});
+            if let Some(w) = self.config.window {
+                ng["window"] = w.into();
+            }
+            if let (Some(ng), Some(extra)) = (ng.as_object_mut(), extra.as_object()) {
+                ng.extend(extra.clone());
+            }
+            obj.insert("newsgraph".into(), ng);
+        }
+        let cfg_path = dir.join("config.json");
+        let text = serde_json::to_string_pretty(&raw).map_err(|e| Error::Model(e.to_string()))?;
+        std::fs::write(&cfg_path, text + "\n").map_err(|e| Error::io(&cfg_path, e))?;
+        tokenizer.save(&dir.join("tokenizer.json"))?;
+        // For Hugging Face's tokenizer: the window the model was trained with.
+        let mut tok_cfg = serde_json::json!({"model_max_length": self.config.window_len()});
+        if self.config.architecture == Architecture::Bert {
+            tok_cfg["tokenizer_class"] = "BertTokenizer".into();
+        }
+        let tok_cfg_path = dir.join("tokenizer_config.json");
+        std::fs::write(&tok_cfg_path, tok_cfg.to_string() + "\n")
+            .map_err(|e| Error::io(&tok_cfg_path, e))?;
+        let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let kind = if half { Kind::Half } else { Kind::Float };
+        let vars: Vec<(String, Tensor)> = vars
+            .into_iter()
+            .map(|(n, t)| (n, t.detach().to_device(Device::Cpu).to_kind(kind)))
+            .collect();
+        let path = dir.join("model.safetensors");
+        Tensor::write_safetensors(&vars, &path)?;
+        add_safetensors_format(&path)
+    }
+
+    /// `output` of a batch as plain data.
+    fn run(&self, input: &EncoderInput, output: Output) -> Result<Vec<f32>> {
+        let shape = [input.rows as i64, input.len as i64];
+        tch::no_grad(|| {
+            let t = |v: &[i32]| Tensor::from_slice(v).to_kind(Kind::Int64).view(shape);
+            let logits = self.logits(&t(&input.ids), &t(&input.mask), &t(&input.casing), false)?;
+            let out = match output {
+                Output::Logits => logits,
+                Output::Probs => logits.f_softmax(-1, Kind::Float)?,
+            };
+            Ok(Vec::<f32>::try_from(&out.contiguous().view([-1]))?)
+        })
+    }
+}
+
+/// The rust-bert engine. libtorch tensors are `Send` but not `Sync`: the model sits behind a
+/// mutex, and forward passes take turns (each one uses libtorch's own threads).
+pub(crate) struct RustBert(Mutex<TorchModel>);
+
+impl RustBert {
+    pub(crate) fn load(config: &ModelConfig, weights: &Path) -> Result<Self> {
+        Ok(RustBert(Mutex::new(TorchModel::load(config, weights)?)))
+    }
+}
+
+impl Encoder for RustBert {
+    fn run(&self, input: &EncoderInput, output: Output) -> Result<Vec<f32>> {
+        let model = self
+            .0
+            .lock()
+            .map_err(|_| Error::Model("the rust-bert model was poisoned by a panic".into()))?;
+        model.run(input, output)
+    }
+
+    fn engine(&self) -> Engine {
+        Engine::RustBert
+    }
+}
+
+/// Adds `"__metadata__": {"format": "pt"}` to a safetensors header (tch writes none, and
+/// Hugging Face transformers refuses files without it). Tensor data is unchanged.
+fn add_safetensors_format(path: &Path) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bad = |m: &str| LoadError::Invalid {
+        path: path.to_path_buf(),
+        message: m.to_string(),
+    };
+    let n = bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_le_bytes)
+        .ok_or_else(|| bad("no safetensors header"))? as usize;
+    let header = bytes.get(8..8 + n).ok_or_else(|| bad("truncated header"))?;
+    let mut json: Value =
+        serde_json::from_slice(header).map_err(|e| bad(&format!("header is not JSON: {e}")))?;
+    json["__metadata__"] = serde_json::json!({"format": "pt"});
+    let mut new_header = serde_json::to_vec(&json).map_err(|e| bad(&e.to_string()))?;
+    // Data must start at a multiple of 8 bytes: pad the header with spaces.
+    while (8 + new_header.len()) % 8 != 0 {
+        new_header.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + new_header.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(new_header.len() as u64).to_le_bytes());
+    out.extend_from_slice(&new_header);
+    out.extend_from_slice(&bytes[8 + n..]);
+    std::fs::write(path, out).map_err(|e| Error::io(path, e))
+}
