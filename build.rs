@@ -11,7 +11,7 @@
 //!   `onnx` engines say at run time what to do.
 //! - **libtorch** (feature `torch`): an rpath to `$LIBTORCH/lib` in this crate's own binaries,
 //!   examples and tests, so that they run without `LD_LIBRARY_PATH`.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -58,6 +58,7 @@ mod onnxruntime {
     use super::*;
     use sha2::{Digest, Sha256};
     use std::io::Read;
+    use std::path::Path;
 
     const VERSION: &str = "1.31.1";
     const WHEEL: &str = "onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl";

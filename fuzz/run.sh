@@ -3,8 +3,8 @@
 #
 #   bash fuzz/run.sh TARGET [SECONDS] [JOBS]     TARGET: input clean segment decode rules document
 #
-# Needs nightly Rust and cargo-fuzz (`cargo install cargo-fuzz`); libtorch provisioned by
-# scripts/setup-libtorch.sh (the library links it). Built without a sanitizer: the code is safe
+# Needs nightly Rust and cargo-fuzz (`cargo install cargo-fuzz`); newsgraph's default features
+# (no libtorch). Built without a sanitizer: the code is safe
 # Rust, and what the fuzzer looks for is panics (index, slice, overflow) and broken invariants
 # (src/invariants.rs). The corpus grows in fuzz/corpus/TARGET, crashes land in
 # fuzz/artifacts/TARGET; a crash found becomes a regression test in the module it concerns.
@@ -30,7 +30,6 @@ if [ -z "$(ls -A "$corpus")" ]; then
 fi
 fork=()
 [ "$jobs" -gt 1 ] && fork=(-fork="$jobs" -ignore_crashes=1)
-export LD_LIBRARY_PATH="$PWD/../libtorch/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 exec cargo +nightly fuzz run --sanitizer none "$target" "$corpus" -- \
   -max_total_time="$secs" -max_len=8192 -timeout=10 -rss_limit_mb=4096 \
   -print_final_stats=1 "${fork[@]}"

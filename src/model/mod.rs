@@ -235,18 +235,19 @@ fn weights_file(dir: &Path) -> Result<PathBuf> {
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Engine {
-    /// `onnx-int8` for BERT models. Where that cannot run (no ONNX Runtime library, another
-    /// architecture), `rust-bert` when newsgraph is built with the `torch` feature, with a
+    /// `onnx-int8` for BERT, DistilBERT, RoBERTa, XLM-RoBERTa and ELECTRA models. Where that
+    /// cannot run (no ONNX Runtime library, DeBERTa, only `rust_model.ot`), `rust-bert` when newsgraph is built with the `torch` feature, with a
     /// warning logged (the `log` crate) that says why; otherwise an error that says why.
     #[default]
     Auto,
     /// rust-bert's model structs on libtorch in f32: the reference implementation, every
     /// architecture (feature `torch`).
     RustBert,
-    /// ONNX Runtime's fused transformer kernels in f32 (BERT).
+    /// ONNX Runtime's fused transformer kernels in f32 (the BERT family: BERT, DistilBERT,
+    /// RoBERTa, XLM-RoBERTa, ELECTRA).
     Onnx,
     /// ONNX Runtime with int8 weights and dynamically quantized activations in the encoder
-    /// (BERT).
+    /// (the BERT family).
     OnnxInt8,
 }
 
@@ -291,8 +292,8 @@ impl Engine {
         }
         let why = if weights.extension().is_none_or(|x| x != "safetensors") {
             format!("the ONNX Runtime graph is built from model.safetensors, and this folder has {} only", weights.display())
-        } else if architecture != Architecture::Bert {
-            format!("{architecture:?} models run on the rust-bert engine (the ONNX Runtime graph is built for bert)")
+        } else if !onnx::supports(architecture) {
+            format!("{architecture:?} models run on the rust-bert engine only (relative attention is not in the ONNX Runtime graph)")
         } else {
             match onnx::runtime_check() {
                 Ok(()) => return Ok(Engine::OnnxInt8),
@@ -495,11 +496,6 @@ fn encoder(
             ));
         }
         e @ (Engine::Onnx | Engine::OnnxInt8) => {
-            if arch != Architecture::Bert {
-                return Err(Error::Setting(format!(
-                    "engine {e} runs model_type bert only; this model is {arch:?}"
-                )));
-            }
             if weights.extension().is_none_or(|x| x != "safetensors") {
                 return Err(LoadError::Invalid {
                     path: weights,

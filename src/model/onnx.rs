@@ -15,7 +15,7 @@
 //! repository), else from the system's library path.
 
 use super::weights::{Weight, Weights};
-use super::{Engine, ModelConfig};
+use super::{Architecture, Engine, ModelConfig};
 use crate::encoder::{Encoder, EncoderInput, Output};
 use crate::error::{Error, Result};
 use ort::editor::{Graph, Model, Node, Opset, ONNX_DOMAIN};
@@ -131,18 +131,102 @@ fn ort_err(e: ort::Error) -> Error {
     Error::Model(format!("ONNX Runtime: {e}"))
 }
 
-/// A BERT token classifier compiled into an ONNX Runtime session.
+/// A token classifier of the BERT family compiled into an ONNX Runtime session.
 pub(crate) struct OnnxBert {
     session: Mutex<Session>,
     labels: usize,
     engine: Engine,
 }
 
-/// What the graph needs from a BERT `config.json`.
-struct BertShape {
+/// Where a checkpoint of the BERT family keeps its weights: the architectures differ only in
+/// names, in their embeddings (RoBERTa's positions start after the padding index, DistilBERT
+/// has no token types, ELECTRA may project small embeddings up to the hidden size) and in the
+/// keys of `config.json`.
+struct Layout {
+    /// `{prefix}.embeddings`
+    embeddings: String,
+    /// The prefix of layer `i`'s weights.
+    layer: fn(&str, usize) -> String,
+    prefix: &'static str,
+    /// Names inside a layer: query, key, value, attention output, its norm, intermediate,
+    /// output, its norm.
+    names: [&'static str; 8],
+    /// The position-embedding row of the first token.
+    position_offset: usize,
+    token_types: bool,
+    /// `config.json` keys: layers, heads, hidden, intermediate, activation.
+    keys: [&'static str; 5],
+}
+
+impl Layout {
+    fn of(architecture: Architecture) -> Option<Self> {
+        const BERT_NAMES: [&str; 8] = [
+            "attention.self.query",
+            "attention.self.key",
+            "attention.self.value",
+            "attention.output.dense",
+            "attention.output.LayerNorm",
+            "intermediate.dense",
+            "output.dense",
+            "output.LayerNorm",
+        ];
+        const BERT_KEYS: [&str; 5] = [
+            "num_hidden_layers",
+            "num_attention_heads",
+            "hidden_size",
+            "intermediate_size",
+            "hidden_act",
+        ];
+        let prefix = architecture.prefix();
+        let bert = |position_offset| Layout {
+            embeddings: format!("{prefix}.embeddings"),
+            layer: |p, i| format!("{p}.encoder.layer.{i}"),
+            prefix,
+            names: BERT_NAMES,
+            position_offset,
+            token_types: true,
+            keys: BERT_KEYS,
+        };
+        Some(match architecture {
+            Architecture::Bert | Architecture::Electra => bert(0),
+            // rust-bert and transformers: position = index + padding_idx + 1 for right-padded
+            // rows, padding_idx = 1.
+            Architecture::Roberta | Architecture::XlmRoberta => bert(2),
+            Architecture::DistilBert => Layout {
+                embeddings: format!("{prefix}.embeddings"),
+                layer: |p, i| format!("{p}.transformer.layer.{i}"),
+                prefix,
+                names: [
+                    "attention.q_lin",
+                    "attention.k_lin",
+                    "attention.v_lin",
+                    "attention.out_lin",
+                    "sa_layer_norm",
+                    "ffn.lin1",
+                    "ffn.lin2",
+                    "output_layer_norm",
+                ],
+                position_offset: 0,
+                token_types: false,
+                keys: ["n_layers", "n_heads", "dim", "hidden_dim", "activation"],
+            },
+            Architecture::Deberta | Architecture::DebertaV2 => return None,
+        })
+    }
+}
+
+/// Whether the ONNX Runtime graph covers an architecture.
+pub(crate) fn supports(architecture: Architecture) -> bool {
+    Layout::of(architecture).is_some()
+}
+
+/// What the graph needs from `config.json`.
+struct Dims {
     layers: usize,
     heads: i64,
     hidden: usize,
+    /// ELECTRA's embedding size (the hidden size elsewhere).
+    embedding: usize,
     intermediate: usize,
     vocab: usize,
     positions: usize,
@@ -152,8 +236,8 @@ struct BertShape {
     tanh_gelu: bool,
 }
 
-impl BertShape {
-    fn from_config(config: &ModelConfig, engine: Engine) -> Result<Self> {
+impl Dims {
+    fn from_config(config: &ModelConfig, layout: &Layout, engine: Engine) -> Result<Self> {
         let raw = &config.raw;
         let size = |key: &str| -> Result<usize> {
             raw.get(key)
@@ -168,7 +252,8 @@ impl BertShape {
                     .into()
                 })
         };
-        let tanh_gelu = match raw.get("hidden_act").and_then(Value::as_str) {
+        let [layers, heads, hidden, intermediate, act] = layout.keys;
+        let tanh_gelu = match raw.get(act).and_then(Value::as_str) {
             Some("gelu") | None => false,
             Some("gelu_new" | "gelu_pytorch_tanh" | "gelu_fast") => true,
             Some(other) => {
@@ -177,11 +262,16 @@ impl BertShape {
                 )))
             }
         };
-        let shape = BertShape {
-            layers: size("num_hidden_layers")?,
-            heads: size("num_attention_heads")? as i64,
-            hidden: size("hidden_size")?,
-            intermediate: size("intermediate_size")?,
+        let hidden = size(hidden)?;
+        let shape = Dims {
+            layers: size(layers)?,
+            heads: size(heads)? as i64,
+            hidden,
+            embedding: raw
+                .get("embedding_size")
+                .and_then(Value::as_u64)
+                .map_or(hidden, |v| v as usize),
+            intermediate: size(intermediate)?,
             vocab: size("vocab_size")?,
             positions: size("max_position_embeddings")?,
             token_types: raw
@@ -194,10 +284,16 @@ impl BertShape {
                 .unwrap_or(1e-12) as f32,
             tanh_gelu,
         };
-        if shape.hidden % shape.heads as usize != 0 {
+        if !shape.hidden.is_multiple_of(shape.heads as usize) {
             return Err(Error::Setting(format!(
-                "hidden_size {} is not a multiple of num_attention_heads {}",
+                "hidden size {} is not a multiple of the {} attention heads",
                 shape.hidden, shape.heads
+            )));
+        }
+        if shape.positions <= layout.position_offset {
+            return Err(Error::Setting(format!(
+                "max_position_embeddings {} leaves no positions",
+                shape.positions
             )));
         }
         Ok(shape)
@@ -206,38 +302,49 @@ impl BertShape {
 
 impl OnnxBert {
     /// Builds `engine` (`Onnx`: f32, or `OnnxInt8`) from a checkpoint's weights (canonical
-    /// names, `bert.` prefix), with `threads` intra-op threads (0: ONNX Runtime's default).
+    /// names), with `threads` intra-op threads (0: ONNX Runtime's default).
     pub(crate) fn new(
         weights: &Weights,
         config: &ModelConfig,
         engine: Engine,
         threads: usize,
     ) -> Result<Self> {
+        let arch = config.architecture;
+        let layout = Layout::of(arch).ok_or_else(|| {
+            Error::Setting(format!(
+                "engine {engine} does not run {arch:?} models (relative attention); use the rust-bert engine"
+            ))
+        })?;
         let env = environment()?;
         let precision = if engine == Engine::OnnxInt8 {
             Precision::Int8
         } else {
             Precision::F32
         };
-        let shape = BertShape::from_config(config, engine)?;
-        let (heads, eps, hidden) = (shape.heads, shape.eps, shape.hidden);
+        let shape = Dims::from_config(config, &layout, engine)?;
+        let (heads, eps, hidden, emb) = (shape.heads, shape.eps, shape.hidden, shape.embedding);
         let get = |name: &str, dims: &[usize]| weights.shaped(name, dims);
         let gelu = if shape.tanh_gelu { "FastGelu" } else { "Gelu" };
+        let e = &layout.embeddings;
 
         let mut g = Builder::new(precision)?;
         let casing_classes = crate::tokenize::Casing::COUNT as usize;
-        let word = get(
-            "bert.embeddings.word_embeddings.weight",
-            &[shape.vocab, hidden],
-        )?;
+        let word = get(&format!("{e}.word_embeddings.weight"), &[shape.vocab, emb])?;
         let position = get(
-            "bert.embeddings.position_embeddings.weight",
-            &[shape.positions, hidden],
+            &format!("{e}.position_embeddings.weight"),
+            &[shape.positions, emb],
         )?;
-        let token_type = get(
-            "bert.embeddings.token_type_embeddings.weight",
-            &[shape.token_types, hidden],
-        )?;
+        // Row 0 is the first token's position.
+        let position_rows = shape.positions - layout.position_offset;
+        let position_data = &position.data[layout.position_offset * emb..];
+        let token_type = if layout.token_types {
+            Some(get(
+                &format!("{e}.token_type_embeddings.weight"),
+                &[shape.token_types, emb],
+            )?)
+        } else {
+            None
+        };
         // Segment table: row c = token type 0 + casing class c (the casing classes are fed as
         // segment ids).
         let casing = if config.casing {
@@ -247,31 +354,31 @@ impl OnnxBert {
             } else {
                 super::CASING_WEIGHT.to_string()
             };
-            Some(get(&name, &[casing_classes, hidden])?)
+            Some(get(&name, &[casing_classes, emb])?)
         } else {
             None
         };
-        let mut segment = Vec::with_capacity(casing_classes * hidden);
+        let mut segment = Vec::with_capacity(casing_classes * emb);
         for c in 0..casing_classes {
-            for h in 0..hidden {
-                let extra = casing.as_ref().map_or(0.0, |w| w.data[c * hidden + h]);
-                segment.push(token_type.data[h] + extra);
+            for h in 0..emb {
+                let extra = casing.as_ref().map_or(0.0, |w| w.data[c * emb + h]);
+                segment.push(token_type.map_or(0.0, |t| t.data[h]) + extra);
             }
         }
         g.f32("word", &word.shape, &word.data)?;
-        g.f32("position", &position.shape, &position.data)?;
-        g.f32("segment", &[casing_classes, hidden], &segment)?;
-        let norm = |g: &mut Builder, prefix: &str| -> Result<(String, String)> {
+        g.f32("position", &[position_rows, emb], position_data)?;
+        g.f32("segment", &[casing_classes, emb], &segment)?;
+        let norm = |g: &mut Builder, prefix: &str, width: usize| -> Result<(String, String)> {
             let (gamma, beta) = (
-                get(&format!("{prefix}.weight"), &[hidden])?,
-                get(&format!("{prefix}.bias"), &[hidden])?,
+                get(&format!("{prefix}.weight"), &[width])?,
+                get(&format!("{prefix}.bias"), &[width])?,
             );
             let (gn, bn) = (format!("{prefix}.gamma"), format!("{prefix}.beta"));
             g.f32(&gn, &gamma.shape, &gamma.data)?;
             g.f32(&bn, &beta.shape, &beta.data)?;
             Ok((gn, bn))
         };
-        let (gamma, beta) = norm(&mut g, "bert.embeddings.LayerNorm")?;
+        let (gamma, beta) = norm(&mut g, &format!("{e}.LayerNorm"), emb)?;
         g.node(
             "EmbedLayerNormalization",
             MS_DOMAIN,
@@ -290,37 +397,31 @@ impl OnnxBert {
         )?;
 
         let mut x = "x0".to_string();
-        for i in 0..shape.layers {
-            let p = format!("bert.encoder.layer.{i}");
-            let square = |name: &str| Linear::load(weights, &format!("{p}.{name}"), hidden, hidden);
-            let (q, k, v) = (
-                square("attention.self.query")?,
-                square("attention.self.key")?,
-                square("attention.self.value")?,
-            );
-            let qkv = Linear::concat(&[q, k, v]);
-            let ctx = g.attention(&format!("l{i}.attn"), &x, &qkv, heads)?;
-            let dense = square("attention.output.dense")?;
-            let a = g.linear(&format!("l{i}.attn_out"), &ctx, &dense)?;
-            let (gamma, beta) = norm(&mut g, &format!("{p}.attention.output.LayerNorm"))?;
-            let h = g.skip_norm(&format!("l{i}.attn_norm"), &a, &x, &gamma, &beta, eps)?;
-            let inter = Linear::load(
+        if emb != hidden {
+            let project = Linear::load(
                 weights,
-                &format!("{p}.intermediate.dense"),
+                &format!("{}.embeddings_project", layout.prefix),
+                emb,
                 hidden,
-                shape.intermediate,
             )?;
-            let f = g.linear(&format!("l{i}.inter"), &h, &inter)?;
+            x = g.linear("embeddings_project", &x, &project)?;
+        }
+        let [q, k, v, attn_out, attn_norm, inter, out, out_norm] = layout.names;
+        for i in 0..shape.layers {
+            let p = (layout.layer)(layout.prefix, i);
+            let square = |name: &str| Linear::load(weights, &format!("{p}.{name}"), hidden, hidden);
+            let qkv = Linear::concat(&[square(q)?, square(k)?, square(v)?]);
+            let ctx = g.attention(&format!("l{i}.attn"), &x, &qkv, heads)?;
+            let a = g.linear(&format!("l{i}.attn_out"), &ctx, &square(attn_out)?)?;
+            let (gamma, beta) = norm(&mut g, &format!("{p}.{attn_norm}"), hidden)?;
+            let h = g.skip_norm(&format!("l{i}.attn_norm"), &a, &x, &gamma, &beta, eps)?;
+            let up = Linear::load(weights, &format!("{p}.{inter}"), hidden, shape.intermediate)?;
+            let f = g.linear(&format!("l{i}.inter"), &h, &up)?;
             let act = format!("l{i}.act");
             g.node(gelu, MS_DOMAIN, &[&f], &[&act], vec![])?;
-            let out = Linear::load(
-                weights,
-                &format!("{p}.output.dense"),
-                shape.intermediate,
-                hidden,
-            )?;
-            let o = g.linear(&format!("l{i}.out"), &act, &out)?;
-            let (gamma, beta) = norm(&mut g, &format!("{p}.output.LayerNorm"))?;
+            let down = Linear::load(weights, &format!("{p}.{out}"), shape.intermediate, hidden)?;
+            let o = g.linear(&format!("l{i}.out"), &act, &down)?;
+            let (gamma, beta) = norm(&mut g, &format!("{p}.{out_norm}"), hidden)?;
             x = g.skip_norm(&format!("l{i}.out_norm"), &o, &h, &gamma, &beta, eps)?;
         }
         let labels = config.labels.len();

@@ -352,3 +352,114 @@ fn add_safetensors_format(path: &Path) -> Result<()> {
     out.extend_from_slice(&bytes[8 + n..]);
     std::fs::write(path, out).map_err(|e| Error::io(path, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::NerModel;
+
+    const VOCAB: usize = 40;
+    const EMB: usize = 8;
+    const LABELS: [&str; 5] = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
+
+    /// A tiny `config.json` of each architecture the ONNX Runtime graph covers.
+    fn config(model_type: &str) -> Value {
+        let mut c = serde_json::json!({
+            "model_type": model_type,
+            "vocab_size": VOCAB,
+            "max_position_embeddings": 40,
+            "initializer_range": 0.02,
+            "pad_token_id": 1,
+            "id2label": LABELS.iter().enumerate()
+                .map(|(i, l)| (i.to_string(), Value::from(*l)))
+                .collect::<serde_json::Map<_, _>>(),
+        });
+        let extra = match model_type {
+            "distilbert" => serde_json::json!({
+                "dim": 16, "n_layers": 2, "n_heads": 2, "hidden_dim": 24, "activation": "gelu",
+                "dropout": 0.1, "attention_dropout": 0.1, "qa_dropout": 0.1,
+                "seq_classif_dropout": 0.1, "sinusoidal_pos_embds": false, "tie_weights_": true,
+            }),
+            _ => serde_json::json!({
+                "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
+                "intermediate_size": 24, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+                "attention_probs_dropout_prob": 0.1, "layer_norm_eps": 1e-12,
+                "type_vocab_size": if model_type.contains("roberta") { 1 } else { 2 },
+                "embedding_size": if model_type == "electra" { EMB } else { 16 },
+            }),
+        };
+        if let (Some(c), Some(extra)) = (c.as_object_mut(), extra.as_object()) {
+            c.extend(extra.clone());
+        }
+        c
+    }
+
+    /// Writes a model folder with random weights (N(0, 0.5), seeded, every variable) and a
+    /// WordPiece vocabulary whose padding token is id 1, as RoBERTa's is.
+    fn write_random(dir: &Path, model_type: &str) {
+        use tokenizers::models::wordpiece::WordPiece;
+        let mut vocab: Vec<String> = ["[UNK]", "[PAD]", "[CLS]", "[SEP]"]
+            .map(String::from)
+            .to_vec();
+        vocab.extend((vocab.len()..VOCAB).map(|i| format!("w{i}")));
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("vocab.txt"), vocab.join("\n") + "\n").unwrap();
+        let wp = WordPiece::from_file(&dir.join("vocab.txt").to_string_lossy())
+            .unk_token("[UNK]".into())
+            .build()
+            .unwrap();
+        let tokenizer =
+            TextTokenizer::new(tokenizers::Tokenizer::new(wp), &dir.join("vocab.txt")).unwrap();
+        let cfg = ModelConfig::from_value(config(model_type), &dir.join("config.json")).unwrap();
+        tch::manual_seed(5);
+        let model = TorchModel::build(cfg, Device::Cpu).unwrap();
+        let mut vars: Vec<_> = model.var_store().variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        tch::no_grad(|| {
+            for (_, mut v) in vars {
+                let r = v.randn_like() * 0.5;
+                v.copy_(&r);
+            }
+        });
+        model
+            .save(dir, &tokenizer, false, serde_json::json!({}))
+            .unwrap();
+    }
+
+    #[test]
+    fn the_onnx_graph_matches_rust_bert_for_every_architecture_it_covers() {
+        for model_type in ["bert", "distilbert", "roberta", "xlm-roberta", "electra"] {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join(model_type);
+            write_random(&dir, model_type);
+            let reference = NerModel::load_with(&dir, Engine::RustBert).unwrap();
+            // Two rows of 12; the second padded (with the padding id) after 8.
+            let mut input = EncoderInput::new(2, 12);
+            input.ids = (0..24).map(|i| 2 + (i * 7 % (VOCAB as i32 - 2))).collect();
+            input.mask = vec![1; 24];
+            input.mask[20..].fill(0);
+            input.ids[20..].fill(1);
+            let want = reference.logits(&input).unwrap();
+            let spread = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+            assert!(spread > 0.5, "{model_type}: logits near zero ({spread})");
+            let auto = NerModel::load(&dir).unwrap();
+            assert_eq!(auto.engine(), Engine::OnnxInt8, "{model_type}");
+            let model = NerModel::load_with(&dir, Engine::Onnx).unwrap();
+            let got = model.logits(&input).unwrap();
+            let n = LABELS.len();
+            let mut diff = 0f32;
+            // rust-bert 0.23's ELECTRA adds the raw 0/1 mask to the attention scores instead of
+            // masking padding (its BERT uses (1 - mask) × -10000, as transformers' ELECTRA
+            // does): it attends to padding. The graph masks padding, as transformers does, so
+            // ELECTRA is compared on the row without padding.
+            let rows = if model_type == "electra" { 12 } else { 24 };
+            for t in (0..rows).filter(|&t| input.mask[t] == 1) {
+                for l in 0..n {
+                    diff = diff.max((got[t * n + l] - want[t * n + l]).abs());
+                }
+            }
+            eprintln!("{model_type}: max |diff| {diff} (logits up to {spread})");
+            assert!(diff < 1e-4, "{model_type}: max |diff| {diff}");
+        }
+    }
+}
