@@ -1,8 +1,7 @@
-//! Criterion benchmarks of the pipeline's stages on the shipped model and the sample articles:
-//! tokenize + window, forward pass per batch size and engine, decode, and end to end.
+//! Criterion benchmarks on the shipped model and the sample articles, through the public API:
+//! cleaning + tokenization + windowing, the forward pass per batch size and engine, and end to
+//! end (the difference is decoding and the rule stages).
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use newsgraph::decode::{aggregate, spans, Aggregation};
-use newsgraph::segment::{cut_quality, sentence_starts, windows};
 use newsgraph::{Article, EncoderInput, Engine, NerModel, Pipeline, PipelineOptions};
 
 fn articles() -> Vec<Article> {
@@ -24,23 +23,14 @@ fn engines() -> Vec<Engine> {
 fn stages(c: &mut Criterion) {
     let articles = articles();
     let bytes: usize = articles.iter().map(|a| a.text.len()).sum();
-    let model = NerModel::load_with(&newsgraph::default_model_dir(), Engine::Onnx).unwrap();
-    let tok = model.tokenizer().clone();
-    let window = model.config().window_len() - 2;
+    let pipeline = Pipeline::load(&newsgraph::default_model_dir(), PipelineOptions::default())
+        .expect("the shipped model");
+    let window = pipeline.window_len() - 2;
 
     let mut g = c.benchmark_group("tokenize_window");
     g.throughput(Throughput::Bytes(bytes as u64));
     g.bench_function("sample_articles", |b| {
-        b.iter(|| {
-            articles
-                .iter()
-                .map(|a| {
-                    let t = tok.tokenize(&a.text).unwrap();
-                    let cuts = cut_quality(&t.offsets, &t.word_of, &sentence_starts(&a.text));
-                    windows(&cuts, window, window / 4).len()
-                })
-                .sum::<usize>()
-        })
+        b.iter(|| pipeline.window_stats(&articles).unwrap().windows)
     });
     g.finish();
 
@@ -63,42 +53,13 @@ fn stages(c: &mut Criterion) {
     }
     g.finish();
 
-    let mut g = c.benchmark_group("decode");
-    let n_labels = model.config().labels.len();
-    let t = tok.tokenize(&articles[0].text).unwrap();
-    let probs: Vec<f32> = (0..t.len() * n_labels)
-        .map(|i| ((i * 7919) % 101) as f32 / 101.0)
-        .collect();
-    g.throughput(Throughput::Elements(t.len() as u64));
-    g.bench_function("aggregate_and_spans", |b| {
-        b.iter(|| {
-            let words = aggregate(
-                &probs,
-                n_labels,
-                &t.word_of,
-                t.words.len(),
-                Aggregation::First,
-            );
-            let tags: Vec<_> = words
-                .iter()
-                .map(|w| model.config().labels.tags()[w.label])
-                .collect();
-            let scores: Vec<f32> = words.iter().map(|w| w.score).collect();
-            spans(&tags, &scores).len()
-        })
-    });
-    g.finish();
-
     let mut g = c.benchmark_group("end_to_end");
     g.sample_size(10);
     g.throughput(Throughput::Elements(articles.len() as u64));
     for engine in engines() {
         let p = Pipeline::load(
             &newsgraph::default_model_dir(),
-            PipelineOptions {
-                engine,
-                ..PipelineOptions::default()
-            },
+            PipelineOptions::default().engine(engine),
         )
         .unwrap();
         g.bench_function(engine.as_str(), |b| b.iter(|| p.process(&articles)));

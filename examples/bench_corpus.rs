@@ -127,14 +127,12 @@ fn main() -> Result<()> {
                 .iter()
                 .flat_map(|t| args.engine_threads.iter().map(move |e| (t, e)))
             {
-                let options = PipelineOptions {
-                    batch_size: batch,
-                    threads,
-                    engine_threads,
-                    engine,
-                    overlap: args.overlap,
-                    ..PipelineOptions::default()
-                };
+                let options = PipelineOptions::default()
+                    .batch_size(batch)
+                    .threads(threads)
+                    .engine_threads(engine_threads)
+                    .engine(engine)
+                    .overlap(args.overlap);
                 let pipeline = Pipeline::load(&model_dir, options)?;
                 let stats = pipeline.window_stats(&articles)?;
                 let forward = forward_tokens_per_s(&pipeline, threads, batch)?;

@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 /// Why a span was skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SkipReason {
     /// Navigation, sign-up, share or read-time lines.
     Furniture,
@@ -23,6 +24,7 @@ pub enum SkipReason {
 
 /// A span of the text that is not part of the article body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Skipped {
     /// Byte offset of the first byte.
     pub start: usize,
@@ -57,15 +59,6 @@ fn read_more() -> &'static Regex {
 
 /// Finds the furniture of a text; `date_line` is the span of a date line at the top (see
 /// [`crate::temporal::article_date`]), if any. Spans are sorted and do not overlap.
-///
-/// ```
-/// use newsgraph::clean::{furniture, SkipReason};
-/// let text = "Subscribe now\nTitle here\nTitle here\n2 min read\nBody text. READ MORE: Other story\nMore body.";
-/// let s = furniture(text, None);
-/// let reasons: Vec<_> = s.iter().map(|s| s.reason).collect();
-/// assert_eq!(reasons, [SkipReason::Furniture, SkipReason::RepeatedHeadline, SkipReason::Furniture, SkipReason::ReadMore]);
-/// assert_eq!(&text[s[3].start..s[3].end], "READ MORE: Other story");
-/// ```
 pub fn furniture(text: &str, date_line: Option<(usize, usize)>) -> Vec<Skipped> {
     let mut out: Vec<Skipped> = Vec::new();
     if let Some((start, end)) = date_line {
@@ -160,5 +153,27 @@ mod tests {
             .map(|s| &text[s.start..s.end])
             .collect();
         assert_eq!(r, ["PoliticsHome Newsletters", "3 mins read"]);
+    }
+}
+
+/// The examples of this module's documentation, as tests (the module is internal).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn example_1() {
+        use crate::clean::{furniture, SkipReason};
+        let text = "Subscribe now\nTitle here\nTitle here\n2 min read\nBody text. READ MORE: Other story\nMore body.";
+        let s = furniture(text, None);
+        let reasons: Vec<_> = s.iter().map(|s| s.reason).collect();
+        assert_eq!(
+            reasons,
+            [
+                SkipReason::Furniture,
+                SkipReason::RepeatedHeadline,
+                SkipReason::Furniture,
+                SkipReason::ReadMore
+            ]
+        );
+        assert_eq!(&text[s[3].start..s[3].end], "READ MORE: Other story");
     }
 }

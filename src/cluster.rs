@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// A group of mentions of one referent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Cluster {
     /// Index in the document's `clusters`.
     pub id: usize,
@@ -109,18 +110,6 @@ fn contained(short: &[String], long: &[String]) -> bool {
 }
 
 /// Clusters the mentions of an article; returns the clusters and each entity's cluster id.
-///
-/// ```
-/// use newsgraph::cluster::cluster;
-/// use newsgraph::{Entity, EntityKind};
-/// let text = "Ben Wallace spoke. Mr Wallace left.";
-/// let e = |t: &str, s: usize| Entity { text: t.into(), label: "PER".into(), kind: EntityKind::Person,
-///     start: s, end: s + t.len(), char_start: s, char_end: s + t.len(), score: 1.0, cluster: None };
-/// let (clusters, of) = cluster(text, &[e("Ben Wallace", 0), e("Mr Wallace", 19)]);
-/// assert_eq!(clusters.len(), 1);
-/// assert_eq!(clusters[0].name, "Ben Wallace");
-/// assert_eq!(of, vec![0, 0]);
-/// ```
 pub fn cluster(text: &str, entities: &[Entity]) -> (Vec<Cluster>, Vec<usize>) {
     let words: Vec<Vec<String>> = entities.iter().map(|e| name_words(&e.text)).collect();
     // Longest names first, so that short forms find their full form.
@@ -316,5 +305,31 @@ mod tests {
             ["Michael", "Clarke"]
         );
         assert_eq!(name_words("Mr"), ["Mr"]);
+    }
+}
+
+/// The examples of this module's documentation, as tests (the module is internal).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn example_1() {
+        use crate::cluster::cluster;
+        use crate::{Entity, EntityKind};
+        let text = "Ben Wallace spoke. Mr Wallace left.";
+        let e = |t: &str, s: usize| Entity {
+            text: t.into(),
+            label: "PER".into(),
+            kind: EntityKind::Person,
+            start: s,
+            end: s + t.len(),
+            char_start: s,
+            char_end: s + t.len(),
+            score: 1.0,
+            cluster: None,
+        };
+        let (clusters, of) = cluster(text, &[e("Ben Wallace", 0), e("Mr Wallace", 19)]);
+        assert_eq!(clusters.len(), 1);
+        assert_eq!(clusters[0].name, "Ben Wallace");
+        assert_eq!(of, vec![0, 0]);
     }
 }

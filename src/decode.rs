@@ -13,6 +13,7 @@ use std::str::FromStr;
 /// How token scores become word scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Aggregation {
     /// The first sub-token's distribution (what models are trained on).
     #[default]
@@ -74,6 +75,7 @@ pub struct Tag {
 
 /// A model's labels, validated as a BIO, IOB1 or BIOES scheme.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LabelSet {
     names: Vec<String>,
     tags: Vec<Tag>,
@@ -83,14 +85,6 @@ pub struct LabelSet {
 
 impl LabelSet {
     /// Parses label names (index = class id).
-    ///
-    /// ```
-    /// use newsgraph::decode::{LabelSet, Scheme};
-    /// let l = LabelSet::new(vec!["O".into(), "B-PER".into(), "I-PER".into()]).unwrap();
-    /// assert_eq!(l.scheme(), Scheme::Bio);
-    /// assert_eq!(l.types(), &["PER".to_string()]);
-    /// assert!(LabelSet::new(vec!["O".into(), "PERSON".into()]).is_err());
-    /// ```
     pub fn new(names: Vec<String>) -> Result<Self, String> {
         let mut types: Vec<String> = Vec::new();
         let mut tags = Vec::with_capacity(names.len());
@@ -295,17 +289,6 @@ pub struct WordSpan {
 }
 
 /// Reads entity spans from word tags with conlleval semantics (see the module docs).
-///
-/// ```
-/// use newsgraph::decode::{spans, LabelSet, Tag, Prefix};
-/// let labels = LabelSet::bio(&["PER"]);
-/// let tags: Vec<Tag> = ["B-PER", "I-PER", "O", "I-PER"]
-///     .iter().map(|n| labels.tags()[labels.id(n).unwrap()]).collect();
-/// let s = spans(&tags, &[0.9, 0.7, 1.0, 0.5]);
-/// assert_eq!((s[0].first, s[0].last), (0, 1));
-/// assert!((s[0].score - 0.8).abs() < 1e-6);
-/// assert_eq!((s[1].first, s[1].last), (3, 3)); // I- after O starts an entity
-/// ```
 pub fn spans(tags: &[Tag], scores: &[f32]) -> Vec<WordSpan> {
     let mut out = Vec::new();
     let mut open: Option<(usize, usize, f32)> = None; // (first, typ, score sum)
@@ -426,5 +409,32 @@ mod tests {
         for a in [first, avg, max] {
             assert_eq!(a[1].label, 1);
         }
+    }
+}
+
+/// The examples of this module's documentation, as tests (the module is internal).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn example_1() {
+        use crate::decode::{LabelSet, Scheme};
+        let l = LabelSet::new(vec!["O".into(), "B-PER".into(), "I-PER".into()]).unwrap();
+        assert_eq!(l.scheme(), Scheme::Bio);
+        assert_eq!(l.types(), &["PER".to_string()]);
+        assert!(LabelSet::new(vec!["O".into(), "PERSON".into()]).is_err());
+    }
+
+    #[test]
+    fn example_2() {
+        use crate::decode::{spans, LabelSet, Tag};
+        let labels = LabelSet::bio(&["PER"]);
+        let tags: Vec<Tag> = ["B-PER", "I-PER", "O", "I-PER"]
+            .iter()
+            .map(|n| labels.tags()[labels.id(n).unwrap()])
+            .collect();
+        let s = spans(&tags, &[0.9, 0.7, 1.0, 0.5]);
+        assert_eq!((s[0].first, s[0].last), (0, 1));
+        assert!((s[0].score - 0.8).abs() < 1e-6);
+        assert_eq!((s[1].first, s[1].last), (3, 3)); // I- after O starts an entity
     }
 }

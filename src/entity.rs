@@ -15,6 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// assert_eq!(EntityKind::Person.as_str(), "person");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EntityKind {
     /// People, including fictional (PER, PERSON).
     Person,
@@ -151,6 +152,7 @@ impl<'de> Deserialize<'de> for EntityKind {
 /// `&text[start..end] == entity.text` holds for the article's `text`; `char_start`/`char_end`
 /// are the same span counted in Unicode scalar values (Python's `str` indices).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Entity {
     /// The exact slice of the source text.
     pub text: String,
@@ -192,21 +194,6 @@ const INSTITUTION_HEADS: [&str; 10] = [
 /// word) directly followed by "’s"/"'s" and an organization that starts with an institution
 /// head word becomes one organization ("King" + "’s" + "College London" → "King’s College
 /// London"). `text` is the article text; entities must be in text order.
-///
-/// ```
-/// use newsgraph::{Entity, EntityKind};
-/// let text = "Michael Clarke of King’s College London said";
-/// let e = |t: &str, k: EntityKind, l: &str| {
-///     let s = text.find(t).unwrap();
-///     Entity { text: t.into(), label: l.into(), kind: k, start: s, end: s + t.len(),
-///              char_start: 0, char_end: 0, score: 0.8, cluster: None }
-/// };
-/// let mut ents = vec![e("King", EntityKind::Person, "PER"), e("s", EntityKind::Organization, "ORG"),
-///                     e("College London", EntityKind::Organization, "ORG")];
-/// newsgraph::entity::join_possessive_institutions(text, &mut ents);
-/// assert_eq!(ents.len(), 1);
-/// assert_eq!((ents[0].text.as_str(), ents[0].label.as_str()), ("King’s College London", "ORG"));
-/// ```
 pub fn join_possessive_institutions(text: &str, entities: &mut Vec<Entity>) {
     // A lone possessive "s" is a fragment of the word before, never an entity.
     entities.retain(|e| {
@@ -273,4 +260,39 @@ pub(crate) fn test_mentions(text: &str, spec: &[(&str, EntityKind)]) -> Vec<Enti
             }
         })
         .collect()
+}
+
+/// The examples of this module's documentation, as tests (the module is internal).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn example_1() {
+        use crate::{Entity, EntityKind};
+        let text = "Michael Clarke of King’s College London said";
+        let e = |t: &str, k: EntityKind, l: &str| {
+            let s = text.find(t).unwrap();
+            Entity {
+                text: t.into(),
+                label: l.into(),
+                kind: k,
+                start: s,
+                end: s + t.len(),
+                char_start: 0,
+                char_end: 0,
+                score: 0.8,
+                cluster: None,
+            }
+        };
+        let mut ents = vec![
+            e("King", EntityKind::Person, "PER"),
+            e("s", EntityKind::Organization, "ORG"),
+            e("College London", EntityKind::Organization, "ORG"),
+        ];
+        crate::entity::join_possessive_institutions(text, &mut ents);
+        assert_eq!(ents.len(), 1);
+        assert_eq!(
+            (ents[0].text.as_str(), ents[0].label.as_str()),
+            ("King’s College London", "ORG")
+        );
+    }
 }

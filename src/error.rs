@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// Why a model folder could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadError {
     /// A file the model needs is not there.
     #[error("{path}: missing ({what})")]
@@ -67,6 +68,7 @@ pub enum LoadError {
 
 /// The error type of this crate.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A model folder could not be loaded.
     #[error(transparent)]

@@ -7,11 +7,11 @@
 //! rust-bert on libtorch for DistilBERT, RoBERTa, XLM-RoBERTa, DeBERTa, DeBERTa-v2 and ELECTRA,
 //! and training (see [`Engine`]).
 //!
-//! The modules follow the data:
-//! [`input`] (articles) → [`segment`] (sentences, windows) → [`tokenize`] → [`model`]
-//! (forward pass) → [`decode`] (labels → spans) → [`entity`] → [`output`]; [`pipeline`] runs
-//! them all, [`conll`] and [`eval`] read and score CoNLL data, `train` (feature `torch`)
-//! fine-tunes models.
+//! A [`Pipeline`] turns [`Article`]s into [`Document`]s: entities, clusters, relations, quotes
+//! and dates. [`input`] reads articles, [`conll`] and [`eval`] read and score CoNLL data,
+//! `train` (feature `torch`) fine-tunes models. Inside, the modules follow the data: input →
+//! cleaning → segmentation → tokenization → the engine boundary ([`EncoderInput`] in, label
+//! probabilities out) → decoding → entities → clusters / relations / quotes / time → output.
 //!
 //! ```
 //! # fn main() -> newsgraph::Result<()> {
@@ -26,13 +26,13 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod clean;
-pub mod cluster;
+mod clean;
+mod cluster;
 pub mod conll;
-pub mod decode;
+mod decode;
 mod encoder;
-pub mod entity;
-pub mod error;
+mod entity;
+mod error;
 pub mod eval;
 #[cfg(feature = "hub")]
 pub mod hub;
@@ -40,27 +40,32 @@ pub mod input;
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]
 pub mod invariants;
-pub mod model;
-pub mod output;
-pub mod pipeline;
+mod model;
+mod output;
+mod pipeline;
 #[cfg(test)]
 mod proptests;
-pub mod quote;
-pub mod relation;
-pub mod segment;
-pub mod temporal;
-pub mod tokenize;
+mod quote;
+mod relation;
+mod segment;
+mod temporal;
+mod tokenize;
 #[cfg(feature = "torch")]
 pub mod train;
 
-pub use decode::Aggregation;
+pub use clean::{SkipReason, Skipped};
+pub use cluster::Cluster;
+pub use decode::{Aggregation, LabelSet};
 pub use encoder::EncoderInput;
 pub use entity::{Entity, EntityKind};
 pub use error::{Error, LoadError, Result};
 pub use input::Article;
-pub use model::{onnx_runtime_available, Engine, NerModel};
+pub use model::{onnx_runtime_available, Architecture, Engine, ModelConfig, NerModel};
 pub use output::Document;
-pub use pipeline::{Pipeline, PipelineOptions, Stream};
+pub use pipeline::{Pipeline, PipelineOptions, Stream, WindowStats};
+pub use quote::Quote;
+pub use relation::{Evidence, Relation, RelationKind};
+pub use temporal::{Temporal, TemporalLabel, Value as TemporalValue};
 
 use std::path::PathBuf;
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// What newsgraph found in one article. Later stages add their fields to this object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Document {
     /// The article's id.
     pub id: String,

@@ -25,8 +25,15 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Settings of a [`Pipeline`].
+/// Settings of a [`Pipeline`]: start from the default and change what you need.
+///
+/// ```
+/// use newsgraph::{Engine, PipelineOptions};
+/// let options = PipelineOptions::default().engine(Engine::Onnx).batch_size(32).window(64);
+/// assert_eq!((options.batch_size, options.window), (32, Some(64)));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PipelineOptions {
     /// Windows per forward pass.
     pub batch_size: usize,
@@ -73,6 +80,54 @@ impl Default for PipelineOptions {
     }
 }
 
+/// Builder-style setters, one per field, named after it.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty),* $(,)?) => {
+        impl PipelineOptions {
+            $(
+                $(#[$doc])*
+                pub fn $field(mut self, value: $ty) -> Self {
+                    self.$field = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+setters! {
+    /// Sets [`batch_size`](Self::batch_size).
+    batch_size: usize,
+    /// Sets [`aggregation`](Self::aggregation).
+    aggregation: Aggregation,
+    /// Sets [`threads`](Self::threads).
+    threads: usize,
+    /// Sets [`engine_threads`](Self::engine_threads).
+    engine_threads: usize,
+    /// Sets [`max_text_bytes`](Self::max_text_bytes).
+    max_text_bytes: usize,
+    /// Sets [`engine`](Self::engine).
+    engine: Engine,
+    /// Sets [`clean`](Self::clean).
+    clean: bool,
+    /// Sets [`chunk`](Self::chunk).
+    chunk: usize,
+}
+
+impl PipelineOptions {
+    /// Sets [`overlap`](Self::overlap) (`None`: the default).
+    pub fn overlap(mut self, tokens: impl Into<Option<usize>>) -> Self {
+        self.overlap = tokens.into();
+        self
+    }
+
+    /// Sets [`window`](Self::window) (`None`: the model's).
+    pub fn window(mut self, tokens: impl Into<Option<usize>>) -> Self {
+        self.window = tokens.into();
+        self
+    }
+}
+
 /// Runs a model over articles.
 ///
 /// ```
@@ -104,6 +159,7 @@ impl std::fmt::Debug for Pipeline {
 
 /// Counts from [`Pipeline::window_stats`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WindowStats {
     /// Windows.
     pub windows: usize,
@@ -235,7 +291,7 @@ impl Pipeline {
     /// ```
     /// # fn main() -> newsgraph::Result<()> {
     /// use newsgraph::{Article, Pipeline, PipelineOptions};
-    /// let options = PipelineOptions { chunk: 2, ..PipelineOptions::default() };
+    /// let options = PipelineOptions::default().chunk(2);
     /// let pipeline = Pipeline::load(&newsgraph::default_model_dir(), options)?;
     /// let articles = (0..5).map(|i| Article::new(format!("a{i}"), "Angela Merkel visited Paris."));
     /// let mut ids = Vec::new();

@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 
 /// A direct quotation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Quote {
     /// The quoted words (between the outer marks).
     pub text: String,
@@ -135,16 +136,6 @@ fn sentence_start(text: &str, pos: usize) -> usize {
 }
 
 /// Finds the quotes of a text and their speakers.
-///
-/// ```
-/// use newsgraph::{Entity, EntityKind};
-/// let text = "Ann Lee said: “We won.” He added: “It was hard.”";
-/// let e = Entity { text: "Ann Lee".into(), label: "PER".into(), kind: EntityKind::Person, start: 0,
-///     end: 7, char_start: 0, char_end: 7, score: 1.0, cluster: Some(0) };
-/// let q = newsgraph::quote::find(text, &[e]);
-/// assert_eq!(q[0].text, "We won.");
-/// assert_eq!((q[1].speaker, q[1].speaker_text.as_deref()), (Some(0), Some("He")));
-/// ```
 pub fn find(text: &str, entities: &[Entity]) -> Vec<Quote> {
     let speakers = |e: &Entity| matches!(e.kind, EntityKind::Person | EntityKind::Organization);
     let mut last_speaker: Option<usize> = None; // entity index
@@ -346,5 +337,32 @@ mod tests {
         let text = "Kyiv called it “a victory”. Experts in Paris were cautious.";
         let got = who(text, &[("Kyiv", Location), ("Paris", Location)]);
         assert_eq!(got, [("a victory".to_string(), None)]);
+    }
+}
+
+/// The examples of this module's documentation, as tests (the module is internal).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn example_1() {
+        use crate::{Entity, EntityKind};
+        let text = "Ann Lee said: “We won.” He added: “It was hard.”";
+        let e = Entity {
+            text: "Ann Lee".into(),
+            label: "PER".into(),
+            kind: EntityKind::Person,
+            start: 0,
+            end: 7,
+            char_start: 0,
+            char_end: 7,
+            score: 1.0,
+            cluster: Some(0),
+        };
+        let q = crate::quote::find(text, &[e]);
+        assert_eq!(q[0].text, "We won.");
+        assert_eq!(
+            (q[1].speaker, q[1].speaker_text.as_deref()),
+            (Some(0), Some("He"))
+        );
     }
 }

@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 
 /// The supporting span of a relation, in byte offsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Evidence {
     /// First byte.
     pub start: usize,
@@ -21,11 +22,158 @@ pub struct Evidence {
     pub end: usize,
 }
 
+/// A relation type: a TAC KBP slot (the 18 of KBP37, plus `loc:located_in` and newsgraph's
+/// `per:spoke_to`), serialized as its slot name.
+///
+/// ```
+/// use newsgraph::RelationKind;
+/// let k: RelationKind = "per:employee_of".parse().unwrap();
+/// assert_eq!(k, RelationKind::PerEmployeeOf);
+/// assert_eq!(serde_json::to_string(&k).unwrap(), "\"per:employee_of\"");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RelationKind {
+    /// `per:alternate_names`: a person's other name.
+    #[serde(rename = "per:alternate_names")]
+    PerAlternateNames,
+    /// `per:origin`: a person's nationality or origin.
+    #[serde(rename = "per:origin")]
+    PerOrigin,
+    /// `per:spouse`: a person's spouse.
+    #[serde(rename = "per:spouse")]
+    PerSpouse,
+    /// `per:title`: a person's title or position (a text value).
+    #[serde(rename = "per:title")]
+    PerTitle,
+    /// `per:employee_of`: the organization a person works for or leads.
+    #[serde(rename = "per:employee_of")]
+    PerEmployeeOf,
+    /// `per:countries_of_residence`: a country a person lives in.
+    #[serde(rename = "per:countries_of_residence")]
+    PerCountriesOfResidence,
+    /// `per:stateorprovinces_of_residence`: a state or province a person lives in.
+    #[serde(rename = "per:stateorprovinces_of_residence")]
+    PerStateorprovincesOfResidence,
+    /// `per:cities_of_residence`: a city a person lives in.
+    #[serde(rename = "per:cities_of_residence")]
+    PerCitiesOfResidence,
+    /// `per:country_of_birth`: the country a person was born in.
+    #[serde(rename = "per:country_of_birth")]
+    PerCountryOfBirth,
+    /// `per:spoke_to`: a person a person spoke to or met (newsgraph's own).
+    #[serde(rename = "per:spoke_to")]
+    PerSpokeTo,
+    /// `org:alternate_names`: an organization's other name or acronym.
+    #[serde(rename = "org:alternate_names")]
+    OrgAlternateNames,
+    /// `org:subsidiaries`: an organization that belongs to this one.
+    #[serde(rename = "org:subsidiaries")]
+    OrgSubsidiaries,
+    /// `org:top_members/employees`: a person who leads or works for an organization.
+    #[serde(rename = "org:top_members/employees")]
+    OrgTopMembersEmployees,
+    /// `org:founded`: when an organization was founded.
+    #[serde(rename = "org:founded")]
+    OrgFounded,
+    /// `org:founded_by`: who founded an organization.
+    #[serde(rename = "org:founded_by")]
+    OrgFoundedBy,
+    /// `org:country_of_headquarters`: the country of an organization's headquarters.
+    #[serde(rename = "org:country_of_headquarters")]
+    OrgCountryOfHeadquarters,
+    /// `org:stateorprovince_of_headquarters`: the state or province of an organization's headquarters.
+    #[serde(rename = "org:stateorprovince_of_headquarters")]
+    OrgStateorprovinceOfHeadquarters,
+    /// `org:city_of_headquarters`: the city of an organization's headquarters.
+    #[serde(rename = "org:city_of_headquarters")]
+    OrgCityOfHeadquarters,
+    /// `org:members`: an organization that is a member of this one.
+    #[serde(rename = "org:members")]
+    OrgMembers,
+    /// `loc:located_in`: a place inside another place.
+    #[serde(rename = "loc:located_in")]
+    LocLocatedIn,
+}
+
+impl RelationKind {
+    /// Every relation type.
+    pub const ALL: [RelationKind; 20] = [
+        RelationKind::PerAlternateNames,
+        RelationKind::PerOrigin,
+        RelationKind::PerSpouse,
+        RelationKind::PerTitle,
+        RelationKind::PerEmployeeOf,
+        RelationKind::PerCountriesOfResidence,
+        RelationKind::PerStateorprovincesOfResidence,
+        RelationKind::PerCitiesOfResidence,
+        RelationKind::PerCountryOfBirth,
+        RelationKind::PerSpokeTo,
+        RelationKind::OrgAlternateNames,
+        RelationKind::OrgSubsidiaries,
+        RelationKind::OrgTopMembersEmployees,
+        RelationKind::OrgFounded,
+        RelationKind::OrgFoundedBy,
+        RelationKind::OrgCountryOfHeadquarters,
+        RelationKind::OrgStateorprovinceOfHeadquarters,
+        RelationKind::OrgCityOfHeadquarters,
+        RelationKind::OrgMembers,
+        RelationKind::LocLocatedIn,
+    ];
+
+    /// The TAC KBP slot name, e.g. `per:title`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelationKind::PerAlternateNames => "per:alternate_names",
+            RelationKind::PerOrigin => "per:origin",
+            RelationKind::PerSpouse => "per:spouse",
+            RelationKind::PerTitle => "per:title",
+            RelationKind::PerEmployeeOf => "per:employee_of",
+            RelationKind::PerCountriesOfResidence => "per:countries_of_residence",
+            RelationKind::PerStateorprovincesOfResidence => "per:stateorprovinces_of_residence",
+            RelationKind::PerCitiesOfResidence => "per:cities_of_residence",
+            RelationKind::PerCountryOfBirth => "per:country_of_birth",
+            RelationKind::PerSpokeTo => "per:spoke_to",
+            RelationKind::OrgAlternateNames => "org:alternate_names",
+            RelationKind::OrgSubsidiaries => "org:subsidiaries",
+            RelationKind::OrgTopMembersEmployees => "org:top_members/employees",
+            RelationKind::OrgFounded => "org:founded",
+            RelationKind::OrgFoundedBy => "org:founded_by",
+            RelationKind::OrgCountryOfHeadquarters => "org:country_of_headquarters",
+            RelationKind::OrgStateorprovinceOfHeadquarters => "org:stateorprovince_of_headquarters",
+            RelationKind::OrgCityOfHeadquarters => "org:city_of_headquarters",
+            RelationKind::OrgMembers => "org:members",
+            RelationKind::LocLocatedIn => "loc:located_in",
+        }
+    }
+}
+
+impl std::fmt::Display for RelationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RelationKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RelationKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown relation {s:?} (expected a TAC KBP slot name such as per:employee_of)"
+                )
+            })
+    }
+}
+
 /// A typed relation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Relation {
-    /// TAC KBP slot name, e.g. `per:title`.
-    pub relation: String,
+    /// The relation type (serialized as its TAC KBP slot name, e.g. `per:title`).
+    pub relation: RelationKind,
     /// Cluster id of the subject.
     pub head: usize,
     /// Cluster id of the object; `None` when the object is a text value (a title, an alias).
@@ -50,152 +198,152 @@ const PLACE_NOUN: &str =
     r"(?:towns?|cities|city|villages?|regions?|provinces?|ports?|areas?|districts?)";
 
 /// The rules: (relation, pattern, precision).
-const RULES: &[(&str, &str, f32)] = &[
+const RULES: &[(RelationKind, &str, f32)] = &[
     // "UK Defence Secretary Ben Wallace", "US President Joe Biden", "Professor Michael Clarke"
     (
-        "per:title",
+        RelationKind::PerTitle,
         r"(?P<value>{TITLE_MOD}{TITLE})\s+{PER:head}",
         0.9,
     ),
     // "Ben Wallace, the Secretary of State for Defence,"
     (
-        "per:title",
+        RelationKind::PerTitle,
         r"{PER:head},\s+(?:the\s+)?(?:(?:UK|US|British|American)\s+)?(?P<value>{TITLE_MOD}{TITLE})\s*[,.;]",
         0.85,
     ),
     // "… Ben Wallace has said. The UK Defence Secretary was …" (a definite description)
     (
-        "per:title",
+        RelationKind::PerTitle,
         r"{PER:head}[^.<\n]{0,80}[.]\s+The\s+(?:{LOC}\s+|{MISC}\s+|{ORG}\s+)?(?P<value>{TITLE_MOD}{TITLE})\s+(?:was|is|has|had|said|added|told)\b",
         0.75,
     ),
     // "US National security advisor Jake Sullivan" → origin US
     (
-        "per:origin",
+        RelationKind::PerOrigin,
         r"(?:{LOC:tail}|{MISC:tail})\s+{TITLE_MOD}{TITLE}\s+{PER:head}",
         0.8,
     ),
     (
-        "per:origin",
+        RelationKind::PerOrigin,
         r"{PER:head}[^.<\n]{0,80}[.]\s+The\s+(?:{LOC:tail}|{MISC:tail})\s+{TITLE_MOD}{TITLE}\s+(?:was|is|has|had|said|added|told)\b",
         0.7,
     ),
     // The same with a country that the model typed as an organization ("UK", "US").
     (
-        "per:origin",
+        RelationKind::PerOrigin,
         r"{ORG:tail:country}\s+{TITLE_MOD}{TITLE}\s+{PER:head}",
         0.7,
     ),
     (
-        "per:origin",
+        RelationKind::PerOrigin,
         r"{PER:head}[^.<\n]{0,80}[.]\s+The\s+{ORG:tail:country}\s+{TITLE_MOD}{TITLE}\s+(?:was|is|has|had|said|added|told)\b",
         0.65,
     ),
     // "Professor Michael Clarke of King’s College London"
     (
-        "per:employee_of",
+        RelationKind::PerEmployeeOf,
         r"{PER:head},?\s+(?:of|at|from)\s+(?:the\s+)?{ORG:tail}",
         0.8,
     ),
     (
-        "per:employee_of",
+        RelationKind::PerEmployeeOf,
         r"{PER:head},\s+(?:the\s+|a\s+|an\s+)?{TITLE_MOD}{TITLE}\s+(?:of|at)\s+(?:the\s+)?{ORG:tail}\s*(?:[,.;)]|$|\s+(?:said|says|has|had|was|is|who|told))",
         0.85,
     ),
     // "Microsoft chief executive Satya Nadella", "the ISW's director Ann Lee"
     (
-        "org:top_members/employees",
+        RelationKind::OrgTopMembersEmployees,
         r"{ORG:head}(?:’s|'s)?\s+(?i:chief executive|chairman|chairwoman|president|director|head|leader|founder|boss)\s+{PER:tail}",
         0.85,
     ),
     (
-        "org:top_members/employees",
+        RelationKind::OrgTopMembersEmployees,
         r"{PER:tail},\s+(?:the\s+)?(?i:chief executive|chairman|chairwoman|president|director|head|leader|boss)\s+of\s+(?:the\s+)?{ORG:head}",
         0.85,
     ),
     // "Institute for the Study of War (ISW)"
     (
-        "org:alternate_names",
+        RelationKind::OrgAlternateNames,
         r"{ORG:head}\s*\(\s*(?:{ORG:same}|(?P<value>[A-Z][A-Za-z]{1,9}))\s*\)",
         0.95,
     ),
     // "Russia’s State Duma"
     (
-        "org:country_of_headquarters",
+        RelationKind::OrgCountryOfHeadquarters,
         r"{LOC:tail}(?:’s|'s)\s+{ORG:head}",
         0.7,
     ),
     // "Acme, based in Paris"
     (
-        "org:city_of_headquarters",
+        RelationKind::OrgCityOfHeadquarters,
         r"{ORG:head},?\s+(?:which is\s+)?(?:based|headquartered)\s+in\s+{LOC:tail}",
         0.85,
     ),
     // "Acme, founded by Ann Lee"; "Ann Lee, the founder of Acme"
     (
-        "org:founded_by",
+        RelationKind::OrgFoundedBy,
         r"{ORG:head},?\s+(?:which was\s+)?(?:co-?)?founded\s+by\s+{PER:tail}",
         0.9,
     ),
     (
-        "org:founded_by",
+        RelationKind::OrgFoundedBy,
         r"{PER:tail},\s+(?:the\s+)?(?:co-?)?founder\s+of\s+(?:the\s+)?{ORG:head}",
         0.9,
     ),
     // "Finland, a member of NATO"
     (
-        "org:members",
+        RelationKind::OrgMembers,
         r"(?:{LOC:tail}|{ORG:tail}),\s+(?:a|an|now a)\s+member\s+of\s+(?:the\s+)?{ORG:head}",
         0.85,
     ),
     // "Instagram, a subsidiary of Meta"
     (
-        "org:subsidiaries",
+        RelationKind::OrgSubsidiaries,
         r"{ORG:tail},\s+(?:a|the)\s+(?:subsidiary|unit|division)\s+of\s+(?:the\s+)?{ORG:head}",
         0.9,
     ),
     // "Izyum and Kupiansk, towns in the Kharkiv region of Ukraine"
     (
-        "loc:located_in",
+        RelationKind::LocLocatedIn,
         r"(?P<heads>{LOC}(?:,\s+{LOC})*(?:,?\s+and\s+{LOC})?),\s+(?:both\s+)?(?:the\s+)?{PLACE_NOUN}\s+in\s+(?:the\s+)?(?:[a-z]+\s+)?{LOC:tail}",
         0.85,
     ),
     (
-        "loc:located_in",
+        RelationKind::LocLocatedIn,
         r"\b(?:the\s+)?{LOC:head}\s+(?:region|oblast|province|district)\s+of\s+{LOC:tail}",
         0.85,
     ),
     (
-        "loc:located_in",
+        RelationKind::LocLocatedIn,
         r"\b(?:city|town|village|port|capital)\s+of\s+{LOC:head}\s+in\s+(?:the\s+)?{LOC:tail}",
         0.85,
     ),
     // "Yuriy Sak told BBC Radio 4's Today programme"
     (
-        "per:spoke_to",
+        RelationKind::PerSpokeTo,
         r"{PER:head}\s+(?:told|was speaking to|spoke to|said to)\s+(?:the\s+)?{ORG:tail}",
         0.85,
     ),
     (
-        "per:spoke_to",
+        RelationKind::PerSpokeTo,
         r"{PER:head},?\s+(?:speaking|in an interview)\s+(?:to|with)\s+(?:the\s+)?{ORG:tail}",
         0.85,
     ),
     // "Ann Lee, who lives in Paris"
     (
-        "per:cities_of_residence",
+        RelationKind::PerCitiesOfResidence,
         r"{PER:head},?\s+who\s+lives\s+in\s+{LOC:tail:city}",
         0.8,
     ),
     (
-        "per:countries_of_residence",
+        RelationKind::PerCountriesOfResidence,
         r"{PER:head},?\s+who\s+lives\s+in\s+{LOC:tail:country}",
         0.8,
     ),
 ];
 
 struct Compiled {
-    relation: &'static str,
+    relation: RelationKind,
     re: Regex,
     score: f32,
     /// `Some(true)`: the tail must be a country; `Some(false)`: must not be.
@@ -379,18 +527,6 @@ impl Abstracted {
 
 /// Finds relations between the clusters of an article. `cluster_of[i]` is entity `i`'s
 /// cluster.
-///
-/// ```
-/// use newsgraph::{Entity, EntityKind};
-/// let text = "US President Joe Biden spoke.";
-/// let mk = |t: &str, k: EntityKind, s: usize, c: usize| Entity { text: t.into(), label: String::new(), kind: k,
-///     start: s, end: s + t.len(), char_start: s, char_end: s + t.len(), score: 1.0, cluster: Some(c) };
-/// let e = [mk("US", EntityKind::Location, 0, 0), mk("Joe Biden", EntityKind::Person, 13, 1)];
-/// let r = newsgraph::relation::find(text, &e);
-/// // Sorted by evidence: "US President Joe Biden", then "President Joe Biden".
-/// assert_eq!((r[0].relation.as_str(), r[0].tail), ("per:origin", Some(0)));
-/// assert_eq!((r[1].relation.as_str(), r[1].head_text.as_str(), r[1].tail_text.as_str()), ("per:title", "Joe Biden", "President"));
-/// ```
 pub fn find(text: &str, entities: &[Entity]) -> Vec<Relation> {
     let abs = Abstracted::new(text, entities);
     let mut out: Vec<Relation> = Vec::new();
@@ -450,7 +586,7 @@ pub fn find(text: &str, entities: &[Entity]) -> Vec<Relation> {
                     continue;
                 }
                 let r = Relation {
-                    relation: rule.relation.to_string(),
+                    relation: rule.relation,
                     head: head_cluster,
                     tail,
                     head_text: head.text.clone(),
@@ -471,10 +607,10 @@ pub fn find(text: &str, entities: &[Entity]) -> Vec<Relation> {
         }
     }
     out.sort_by(|a, b| {
-        (a.evidence.start, a.evidence.end, &a.relation).cmp(&(
+        (a.evidence.start, a.evidence.end, a.relation.as_str()).cmp(&(
             b.evidence.start,
             b.evidence.end,
-            &b.relation,
+            b.relation.as_str(),
         ))
     });
     out
@@ -525,7 +661,7 @@ mod tests {
             );
         }
         r.into_iter()
-            .map(|r| (r.relation, r.head_text, r.tail_text))
+            .map(|r| (r.relation.to_string(), r.head_text, r.tail_text))
             .collect()
     }
 
@@ -807,5 +943,41 @@ mod tests {
             &[("Ann Lee", Person), ("BBC Radio", Organization)]
         )
         .is_empty());
+    }
+}
+
+/// The examples of this module's documentation, as tests (the module is internal).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn example_1() {
+        use crate::{Entity, EntityKind};
+        let text = "US President Joe Biden spoke.";
+        let mk = |t: &str, k: EntityKind, s: usize, c: usize| Entity {
+            text: t.into(),
+            label: String::new(),
+            kind: k,
+            start: s,
+            end: s + t.len(),
+            char_start: s,
+            char_end: s + t.len(),
+            score: 1.0,
+            cluster: Some(c),
+        };
+        let e = [
+            mk("US", EntityKind::Location, 0, 0),
+            mk("Joe Biden", EntityKind::Person, 13, 1),
+        ];
+        let r = crate::relation::find(text, &e);
+        // Sorted by evidence: "US President Joe Biden", then "President Joe Biden".
+        assert_eq!((r[0].relation.as_str(), r[0].tail), ("per:origin", Some(0)));
+        assert_eq!(
+            (
+                r[1].relation.as_str(),
+                r[1].head_text.as_str(),
+                r[1].tail_text.as_str()
+            ),
+            ("per:title", "Joe Biden", "President")
+        );
     }
 }

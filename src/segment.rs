@@ -38,20 +38,10 @@ impl Window {
     pub fn len(&self) -> usize {
         self.end - self.start
     }
-
-    /// True when the window holds no token.
-    pub fn is_empty(&self) -> bool {
-        self.end == self.start
-    }
 }
 
 /// Byte offsets at which sentences start (UAX #29 sentence boundaries; line breaks end
 /// sentences too). The first sentence's start, 0, is included.
-///
-/// ```
-/// let starts = newsgraph::segment::sentence_starts("Mr Putin spoke. Then he left.\nNew line");
-/// assert_eq!(starts, vec![0, 16, 30]);
-/// ```
 pub fn sentence_starts(text: &str) -> Vec<usize> {
     text.split_sentence_bound_indices()
         .filter(|(_, s)| !s.trim().is_empty())
@@ -88,17 +78,6 @@ pub fn cut_quality(
 
 /// Cuts `cuts.len()` tokens into windows of at most `max_len` tokens overlapping by about
 /// `overlap` tokens. `overlap` is clamped below `max_len / 2` so windows always advance.
-///
-/// ```
-/// use newsgraph::segment::{windows, Cut};
-/// let cuts = vec![Cut::WordStart; 10];
-/// let w = windows(&cuts, 4, 1);
-/// assert_eq!(w.first().unwrap().start, 0);
-/// assert_eq!(w.last().unwrap().end, 10);
-/// // every token is owned by exactly one window
-/// let owned: usize = w.iter().map(|w| w.own_end - w.own_start).sum();
-/// assert_eq!(owned, 10);
-/// ```
 pub fn windows(cuts: &[Cut], max_len: usize, overlap: usize) -> Vec<Window> {
     let n = cuts.len();
     let max_len = max_len.max(1);
@@ -270,5 +249,27 @@ mod tests {
     fn sentence_starts_skip_leading_space() {
         assert_eq!(sentence_starts("A b.  C d."), vec![0, 6]);
         assert!(sentence_starts("").is_empty());
+    }
+}
+
+/// The examples of this module's documentation, as tests (the module is internal).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn example_1() {
+        let starts = crate::segment::sentence_starts("Mr Putin spoke. Then he left.\nNew line");
+        assert_eq!(starts, vec![0, 16, 30]);
+    }
+
+    #[test]
+    fn example_2() {
+        use crate::segment::{windows, Cut};
+        let cuts = vec![Cut::WordStart; 10];
+        let w = windows(&cuts, 4, 1);
+        assert_eq!(w.first().unwrap().start, 0);
+        assert_eq!(w.last().unwrap().end, 10);
+        // every token is owned by exactly one window
+        let owned: usize = w.iter().map(|w| w.own_end - w.own_start).sum();
+        assert_eq!(owned, 10);
     }
 }

@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 /// The type of a temporal or numeric expression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
+#[non_exhaustive]
 pub enum TemporalLabel {
     /// A calendar date or period.
     Date,
@@ -36,6 +37,7 @@ pub enum TemporalLabel {
 /// A normalized value: an ISO-8601 string (dates, times, durations) or a number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum Value {
     /// A number.
     Number(f64),
@@ -46,6 +48,7 @@ pub enum Value {
 
 /// One expression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Temporal {
     /// The exact slice of the text.
     pub text: String,
@@ -87,15 +90,6 @@ fn weekday(name: &str) -> Option<Weekday> {
 
 /// The article date from a date line among the first lines of the text ("date 2022-11-12",
 /// "Thu, 2 February 2023", "2 February 2023"), with the line's byte span.
-///
-/// ```
-/// use newsgraph::temporal::article_date;
-/// let (d, span) = article_date(" date 2022-11-12 \n\nBody.").unwrap();
-/// assert_eq!(d.to_string(), "2022-11-12");
-/// assert_eq!(span, (1, 16));
-/// assert_eq!(article_date("Thu, 2 February 2023\n\nText").unwrap().0.to_string(), "2023-02-02");
-/// assert!(article_date("Russia withdrew on 2 February 2023.").is_none());
-/// ```
 pub fn article_date(text: &str) -> Option<(NaiveDate, (usize, usize))> {
     static LINE: OnceLock<Regex> = OnceLock::new();
     let line_re = re(
@@ -227,16 +221,6 @@ const NUM_WORDS: &str = "one|two|three|four|five|six|seven|eight|nine|ten|eleven
 
 /// Finds the expressions of a text. `date` is the article date that relative dates resolve
 /// against; `skip` are spans to leave alone (furniture). Results are sorted and disjoint.
-///
-/// ```
-/// use newsgraph::temporal::{find, TemporalLabel, Value};
-/// let d = chrono::NaiveDate::from_ymd_opt(2022, 11, 12);
-/// let t = find("Troops left on Friday, as 80,000 soldiers fled since February 24.", d, &[]);
-/// assert_eq!(t[0].value, Some(Value::Text("2022-11-11".into())));
-/// assert_eq!((t[1].label, t[1].value.clone(), t[1].unit.as_deref()),
-///            (TemporalLabel::Cardinal, Some(Value::Number(80000.0)), Some("soldiers")));
-/// assert_eq!(t[2].value, Some(Value::Text("2022-02-24".into())));
-/// ```
 pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec<Temporal> {
     let mut out = Collector {
         found: Vec::new(),
@@ -817,5 +801,46 @@ mod tests {
     #[test]
     fn skipped_spans_are_left_alone() {
         assert!(find("2 min read", None, &[(0, 10)]).is_empty());
+    }
+}
+
+/// The examples of this module's documentation, as tests (the module is internal).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn example_1() {
+        use crate::temporal::article_date;
+        let (d, span) = article_date(" date 2022-11-12 \n\nBody.").unwrap();
+        assert_eq!(d.to_string(), "2022-11-12");
+        assert_eq!(span, (1, 16));
+        assert_eq!(
+            article_date("Thu, 2 February 2023\n\nText")
+                .unwrap()
+                .0
+                .to_string(),
+            "2023-02-02"
+        );
+        assert!(article_date("Russia withdrew on 2 February 2023.").is_none());
+    }
+
+    #[test]
+    fn example_2() {
+        use crate::temporal::{find, TemporalLabel, Value};
+        let d = chrono::NaiveDate::from_ymd_opt(2022, 11, 12);
+        let t = find(
+            "Troops left on Friday, as 80,000 soldiers fled since February 24.",
+            d,
+            &[],
+        );
+        assert_eq!(t[0].value, Some(Value::Text("2022-11-11".into())));
+        assert_eq!(
+            (t[1].label, t[1].value.clone(), t[1].unit.as_deref()),
+            (
+                TemporalLabel::Cardinal,
+                Some(Value::Number(80000.0)),
+                Some("soldiers")
+            )
+        );
+        assert_eq!(t[2].value, Some(Value::Text("2022-02-24".into())));
     }
 }

@@ -36,15 +36,6 @@ impl Casing {
     pub const COUNT: i64 = 5;
 
     /// The casing class of a word.
-    ///
-    /// ```
-    /// use newsgraph::tokenize::Casing;
-    /// assert_eq!(Casing::of("Kherson"), Casing::Initial);
-    /// assert_eq!(Casing::of("ISW"), Casing::AllCaps);
-    /// assert_eq!(Casing::of("said"), Casing::Lower);
-    /// assert_eq!(Casing::of("McDonald"), Casing::Mixed);
-    /// assert_eq!(Casing::of("2022"), Casing::NoLetters);
-    /// ```
     pub fn of(word: &str) -> Casing {
         let mut letters = word.chars().filter(|c| c.is_alphabetic());
         let Some(first) = letters.next() else {
@@ -214,6 +205,7 @@ impl TextTokenizer {
     }
 
     /// Saves as `tokenizer.json`.
+    #[cfg(feature = "torch")]
     pub fn save(&self, path: &Path) -> Result<()> {
         self.inner
             .save(path, false)
@@ -297,4 +289,18 @@ fn read_do_lower_case(dir: &Path) -> Result<bool> {
         .get("do_lower_case")
         .and_then(|v| v.as_bool())
         .unwrap_or(true))
+}
+
+/// The examples of this module's documentation, as tests (the module is internal).
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn example_1() {
+        use crate::tokenize::Casing;
+        assert_eq!(Casing::of("Kherson"), Casing::Initial);
+        assert_eq!(Casing::of("ISW"), Casing::AllCaps);
+        assert_eq!(Casing::of("said"), Casing::Lower);
+        assert_eq!(Casing::of("McDonald"), Casing::Mixed);
+        assert_eq!(Casing::of("2022"), Casing::NoLetters);
+    }
 }

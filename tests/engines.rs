@@ -125,15 +125,7 @@ fn engines_give_the_same_entities() {
     let (_tmp, dir) = tiny(TinyOptions::default());
     let text = "Alice Smith went to Paris. John and Acme Corp in Paris.".repeat(5);
     let run = |engine| {
-        let p = Pipeline::load(
-            &dir,
-            PipelineOptions {
-                engine,
-                window: Some(16),
-                ..PipelineOptions::default()
-            },
-        )
-        .unwrap();
+        let p = Pipeline::load(&dir, PipelineOptions::default().engine(engine).window(16)).unwrap();
         p.extract(&text)
             .unwrap()
             .into_iter()

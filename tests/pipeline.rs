@@ -12,12 +12,10 @@ fn pipeline(options: PipelineOptions) -> (tempfile::TempDir, Pipeline) {
 
 fn small_windows() -> PipelineOptions {
     // Windows of 14 tokens (16 with [CLS]/[SEP]) overlapping by 4, 4 windows a batch.
-    PipelineOptions {
-        window: Some(16),
-        overlap: Some(4),
-        batch_size: 4,
-        ..PipelineOptions::default()
-    }
+    PipelineOptions::default()
+        .window(16)
+        .overlap(4)
+        .batch_size(4)
 }
 
 #[test]
@@ -75,10 +73,7 @@ fn aggregation_strategies_differ_as_defined() {
     // "John" = "jo" (weak B-PER) + "##hn" (strong I-LOC).
     let text = "John went to Paris.";
     let run = |aggregation| {
-        let (_t, p) = pipeline(PipelineOptions {
-            aggregation,
-            ..PipelineOptions::default()
-        });
+        let (_t, p) = pipeline(PipelineOptions::default().aggregation(aggregation));
         p.extract(text).unwrap()
     };
     let first = run(Aggregation::First);
@@ -127,10 +122,7 @@ fn byte_and_char_offsets_with_non_ascii() {
 
 #[test]
 fn bad_inputs_cost_only_themselves() {
-    let (_t, p) = pipeline(PipelineOptions {
-        max_text_bytes: 1 << 20,
-        ..PipelineOptions::default()
-    });
+    let (_t, p) = pipeline(PipelineOptions::default().max_text_bytes(1 << 20));
     let good = "Alice went to Paris.";
     let junk: String = (0..200u32)
         .map(|i| char::from_u32(i % 32).unwrap())
@@ -173,10 +165,7 @@ fn bad_inputs_cost_only_themselves() {
 
 #[test]
 fn ten_megabytes_of_text_is_processed_whole() {
-    let (_t, p) = pipeline(PipelineOptions {
-        batch_size: 64,
-        ..PipelineOptions::default()
-    });
+    let (_t, p) = pipeline(PipelineOptions::default().batch_size(64));
     let unit = "Alice went to Paris. ";
     let n = (10 << 20) / unit.len();
     let text = unit.repeat(n);
@@ -265,10 +254,7 @@ fn one_and_two_threads_give_identical_output() {
         })
         .collect();
     let run = |threads| {
-        let (_t, p) = pipeline(PipelineOptions {
-            threads,
-            ..small_windows()
-        });
+        let (_t, p) = pipeline(small_windows().threads(threads));
         p.process(&articles)
             .into_iter()
             .map(Result::unwrap)
@@ -286,23 +272,9 @@ fn one_and_two_threads_give_identical_output() {
 #[test]
 fn settings_are_checked() {
     let (_tmp, dir) = tiny(TinyOptions::default());
-    let e = Pipeline::load(
-        &dir,
-        PipelineOptions {
-            batch_size: 0,
-            ..PipelineOptions::default()
-        },
-    )
-    .unwrap_err();
+    let e = Pipeline::load(&dir, PipelineOptions::default().batch_size(0)).unwrap_err();
     assert!(e.to_string().contains("batch_size"));
-    let e = Pipeline::load(
-        &dir,
-        PipelineOptions {
-            window: Some(4096),
-            ..PipelineOptions::default()
-        },
-    )
-    .unwrap_err();
+    let e = Pipeline::load(&dir, PipelineOptions::default().window(4096)).unwrap_err();
     assert!(e.to_string().contains("window"));
 }
 

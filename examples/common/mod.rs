@@ -39,15 +39,13 @@ impl PipelineArgs {
 
     /// The pipeline settings.
     pub fn options(&self) -> PipelineOptions {
-        PipelineOptions {
-            batch_size: self.batch,
-            threads: self.threads,
-            engine_threads: self.engine_threads,
-            overlap: self.overlap,
-            aggregation: self.aggregation,
-            engine: self.engine,
-            ..PipelineOptions::default()
-        }
+        PipelineOptions::default()
+            .batch_size(self.batch)
+            .threads(self.threads)
+            .engine_threads(self.engine_threads)
+            .overlap(self.overlap)
+            .aggregation(self.aggregation)
+            .engine(self.engine)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Decoding from arbitrary probability arrays (NaN and infinities too) over arbitrary words.
 #![no_main]
-use newsgraph::decode::{Aggregation, LabelSet};
+use newsgraph::{Aggregation, LabelSet};
 
 #[derive(Debug, arbitrary::Arbitrary)]
 struct Input {

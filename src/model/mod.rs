@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 /// The architectures newsgraph runs, by `model_type` in `config.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Architecture {
     /// `bert`
     Bert,
@@ -94,6 +95,7 @@ impl Architecture {
 
 /// What a model folder declares, read from `config.json`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ModelConfig {
     /// The architecture.
     pub architecture: Architecture,
@@ -418,7 +420,7 @@ impl NerModel {
     }
 
     /// The tokenizer.
-    pub fn tokenizer(&self) -> &TextTokenizer {
+    pub(crate) fn tokenizer(&self) -> &TextTokenizer {
         &self.tokenizer
     }
 
