@@ -158,6 +158,7 @@ fn engine_names_parse() {
         Engine::RustBert,
         Engine::Onnx,
         Engine::OnnxInt8,
+        Engine::OnnxFile,
     ] {
         assert_eq!(e.as_str().parse::<Engine>().unwrap(), e);
         assert_eq!(e.to_string(), e.as_str());
@@ -166,4 +167,36 @@ fn engine_names_parse() {
         .parse::<Engine>()
         .unwrap_err()
         .contains("unknown engine"));
+}
+
+/// A folder with an exported `model.onnx` and no weights runs on `onnx-file`, with the
+/// probabilities of the engine it was exported from.
+#[test]
+fn an_exported_model_onnx_runs_on_the_onnx_file_engine() {
+    let (_tmp, dir) = random_tiny();
+    let source = NerModel::load_with(&dir, Engine::Onnx).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let exported = out.path().join("exported");
+    std::fs::create_dir_all(&exported).unwrap();
+    source.export_onnx(&exported.join("model.onnx")).unwrap();
+    for f in ["config.json", "vocab.txt"] {
+        std::fs::copy(dir.join(f), exported.join(f)).unwrap();
+    }
+    let model = NerModel::load(&exported).unwrap();
+    assert_eq!(model.engine(), Engine::OnnxFile);
+    let input = batch();
+    let (want, got) = (source.probs(&input).unwrap(), model.probs(&input).unwrap());
+    assert_eq!(want.len(), got.len());
+    let diff = want
+        .iter()
+        .zip(&got)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(diff < 1e-5, "max |diff| {diff}");
+    let err = NerModel::load_with(&dir, Engine::OnnxFile)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("model.onnx"), "{err}");
+    std::fs::write(exported.join("model.onnx"), b"not onnx").unwrap();
+    let err = NerModel::load(&exported).unwrap_err().to_string();
+    assert!(err.contains("model.onnx") && err.contains("cannot load"), "{err}");
 }

@@ -227,7 +227,7 @@ fn weights_file(dir: &Path) -> Result<PathBuf> {
     }
     Err(LoadError::MissingFile {
         path: dir.join("model.safetensors"),
-        what: "weights: model.safetensors or rust_model.ot",
+        what: "weights: model.safetensors, rust_model.ot or an exported model.onnx",
     }
     .into())
 }
@@ -251,6 +251,10 @@ pub enum Engine {
     /// ONNX Runtime with int8 weights and dynamically quantized activations in the encoder
     /// (the BERT family).
     OnnxInt8,
+    /// ONNX Runtime running the folder's own `model.onnx` (a token classifier exported by
+    /// Hugging Face Optimum, or by [`NerModel::export_onnx`]); `Auto` picks it for a folder
+    /// with `model.onnx` and no weights.
+    OnnxFile,
 }
 
 impl std::str::FromStr for Engine {
@@ -261,8 +265,9 @@ impl std::str::FromStr for Engine {
             "rust-bert" => Ok(Engine::RustBert),
             "onnx" => Ok(Engine::Onnx),
             "onnx-int8" => Ok(Engine::OnnxInt8),
+            "onnx-file" => Ok(Engine::OnnxFile),
             other => Err(format!(
-                "unknown engine {other:?} (expected auto, rust-bert, onnx or onnx-int8)"
+                "unknown engine {other:?} (expected auto, onnx-int8, onnx, onnx-file or rust-bert)"
             )),
         }
     }
@@ -282,6 +287,7 @@ impl Engine {
             Engine::RustBert => "rust-bert",
             Engine::Onnx => "onnx",
             Engine::OnnxInt8 => "onnx-int8",
+            Engine::OnnxFile => "onnx-file",
         }
     }
 
@@ -399,7 +405,7 @@ impl NerModel {
     pub fn set_engine_threads(&mut self, threads: usize) -> Result<()> {
         self.engine_threads = threads;
         match self.engine() {
-            e @ (Engine::Onnx | Engine::OnnxInt8) => self.set_engine(e),
+            e @ (Engine::Onnx | Engine::OnnxInt8 | Engine::OnnxFile) => self.set_engine(e),
             _ => Ok(()),
         }
     }
@@ -444,6 +450,22 @@ impl NerModel {
         self.run(input, Output::Probs)
     }
 
+    /// Writes the ONNX graph the `onnx` or `onnx-int8` engine runs (after ONNX Runtime's basic
+    /// rewrites; it uses ONNX Runtime's `com.microsoft` operators, so ONNX Runtime runs it) to
+    /// `path`, e.g. to run the model from ONNX Runtime in another language. A folder with this
+    /// file as `model.onnx`, `config.json` and the tokenizer runs on [`Engine::OnnxFile`].
+    pub fn export_onnx(&self, path: &Path) -> Result<()> {
+        let engine = self.engine();
+        if !matches!(engine, Engine::Onnx | Engine::OnnxInt8) {
+            return Err(Error::Setting(format!(
+                "export_onnx writes the graph of the onnx and onnx-int8 engines; this model runs on {engine}"
+            )));
+        }
+        let file = weights_file(&self.dir)?;
+        let weights = weights::Weights::read(&file, self.config.architecture.prefix())?;
+        onnx::OnnxBert::export(&weights, &self.config, engine, path)
+    }
+
     /// Logits `[rows, len, labels]` (row-major) of a batch, before the softmax.
     pub fn logits(&self, input: &EncoderInput) -> Result<Vec<f32>> {
         self.run(input, Output::Logits)
@@ -486,7 +508,21 @@ fn encoder(
     engine: Engine,
     threads: usize,
 ) -> Result<Box<dyn Encoder>> {
-    let weights = weights_file(dir)?;
+    let exported = dir.join("model.onnx");
+    let weights = weights_file(dir);
+    if engine == Engine::OnnxFile
+        || (engine == Engine::Auto && weights.is_err() && exported.is_file())
+    {
+        if !exported.is_file() {
+            return Err(LoadError::MissingFile {
+                path: exported,
+                what: "model.onnx (engine onnx-file)",
+            }
+            .into());
+        }
+        return Ok(Box::new(onnx::OnnxFile::load(&exported, config, threads)?));
+    }
+    let weights = weights?;
     let arch = config.architecture;
     match engine.resolve(arch, &weights)? {
         Engine::RustBert => {
@@ -511,6 +547,8 @@ fn encoder(
             let weights = weights::Weights::read(&weights, arch.prefix())?;
             Ok(Box::new(onnx::OnnxBert::new(&weights, config, e, threads)?))
         }
-        Engine::Auto => Err(Error::Setting("engine auto did not resolve".into())),
+        Engine::Auto | Engine::OnnxFile => Err(Error::Setting(format!(
+            "engine {engine} did not resolve to an engine for the weights"
+        ))),
     }
 }

@@ -28,7 +28,7 @@ use ort::value::{
     ValueType,
 };
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 const MS_DOMAIN: &str = "com.microsoft";
@@ -309,6 +309,26 @@ impl OnnxBert {
         engine: Engine,
         threads: usize,
     ) -> Result<Self> {
+        Self::build(weights, config, engine, threads, None)
+    }
+
+    /// Writes the graph (after ONNX Runtime's basic rewrites) to `path` as an ONNX file.
+    pub(crate) fn export(
+        weights: &Weights,
+        config: &ModelConfig,
+        engine: Engine,
+        path: &Path,
+    ) -> Result<()> {
+        Self::build(weights, config, engine, 1, Some(path)).map(drop)
+    }
+
+    fn build(
+        weights: &Weights,
+        config: &ModelConfig,
+        engine: Engine,
+        threads: usize,
+        save: Option<&Path>,
+    ) -> Result<Self> {
         let arch = config.architecture;
         let layout = Layout::of(arch).ok_or_else(|| {
             Error::Setting(format!(
@@ -384,7 +404,7 @@ impl OnnxBert {
             MS_DOMAIN,
             &[
                 "input_ids",
-                "casing",
+                "token_type_ids",
                 "word",
                 "position",
                 "segment",
@@ -449,7 +469,11 @@ impl OnnxBert {
         };
         let mut graph = g.graph;
         graph
-            .set_inputs([int32("input_ids"), int32("casing"), int32("attention_mask")])
+            .set_inputs([
+                int32("input_ids"),
+                int32("token_type_ids"),
+                int32("attention_mask"),
+            ])
             .map_err(ort_err)?;
         let float3 = |name: &str| {
             Outlet::new(
@@ -486,6 +510,11 @@ impl OnnxBert {
                 .with_intra_threads(threads)
                 .map_err(|e| ort_err(e.into()))?;
         }
+        if let Some(path) = save {
+            builder = builder
+                .with_optimized_model_path(path)
+                .map_err(|e| ort_err(e.into()))?;
+        }
         let session = model.into_session(&builder).map_err(ort_err)?;
         Ok(OnnxBert {
             session: Mutex::new(session),
@@ -505,7 +534,7 @@ impl Encoder for OnnxBert {
         let tensor = |v: &[i32]| Tensor::from_array((shape, v.to_vec())).map_err(ort_err);
         let inputs = ort::inputs![
             "input_ids" => tensor(&input.ids)?,
-            "casing" => tensor(&input.casing)?,
+            "token_type_ids" => tensor(&input.casing)?,
             "attention_mask" => tensor(&input.mask)?,
         ];
         let mut session = self
@@ -530,6 +559,155 @@ impl Encoder for OnnxBert {
 
     fn engine(&self) -> Engine {
         self.engine
+    }
+}
+
+/// What an exported graph's input is fed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feed {
+    Ids,
+    Mask,
+    /// Token types: zeros, or the casing classes for a model with a casing embedding (a graph
+    /// newsgraph exported carries them there).
+    TokenTypes,
+}
+
+/// A token classifier exported to `model.onnx` (Hugging Face Optimum's
+/// `ORTModelForTokenClassification`, or [`crate::NerModel::export_onnx`]): inputs
+/// `input_ids`, `attention_mask` and optionally `token_type_ids` (int64 or int32), output
+/// `logits` `[batch, seq, labels]`.
+pub(crate) struct OnnxFile {
+    session: Mutex<Session>,
+    inputs: Vec<(String, Feed, TensorElementType)>,
+    output: String,
+    labels: usize,
+    casing: bool,
+}
+
+impl OnnxFile {
+    pub(crate) fn load(path: &Path, config: &ModelConfig, threads: usize) -> Result<Self> {
+        let env = environment()?;
+        let invalid = |message: String| crate::error::LoadError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut builder = SessionBuilder::new(env).map_err(ort_err)?;
+        if threads > 0 {
+            builder = builder
+                .with_intra_threads(threads)
+                .map_err(|e| ort_err(e.into()))?;
+        }
+        let session = builder
+            .commit_from_file(path)
+            .map_err(|e| invalid(format!("ONNX Runtime cannot load it: {e}")))?;
+        let mut inputs = Vec::new();
+        for outlet in session.inputs() {
+            let name = outlet.name();
+            let feed = match name {
+                "input_ids" => Feed::Ids,
+                "attention_mask" => Feed::Mask,
+                "token_type_ids" => Feed::TokenTypes,
+                other => {
+                    return Err(invalid(format!(
+                        "input {other:?} is not one newsgraph feeds (input_ids, attention_mask, \
+                         token_type_ids)"
+                    ))
+                    .into())
+                }
+            };
+            let ty = match outlet.dtype() {
+                ValueType::Tensor { ty, .. }
+                    if matches!(ty, TensorElementType::Int64 | TensorElementType::Int32) =>
+                {
+                    *ty
+                }
+                other => {
+                    return Err(invalid(format!(
+                        "input {name:?} is {other:?}, not an int64 or int32 tensor"
+                    ))
+                    .into())
+                }
+            };
+            inputs.push((name.to_string(), feed, ty));
+        }
+        if !inputs.iter().any(|i| i.1 == Feed::Ids) {
+            return Err(invalid("the graph has no input_ids input".into()).into());
+        }
+        let output = session
+            .outputs()
+            .iter()
+            .find(|o| o.name() == "logits")
+            .or_else(|| session.outputs().first())
+            .map(|o| o.name().to_string())
+            .ok_or_else(|| invalid("the graph has no output".into()))?;
+        Ok(OnnxFile {
+            session: Mutex::new(session),
+            inputs,
+            output,
+            labels: config.labels.len(),
+            casing: config.casing,
+        })
+    }
+}
+
+impl Encoder for OnnxFile {
+    fn run(&self, input: &EncoderInput, output: Output) -> Result<Vec<f32>> {
+        let shape = [input.rows as i64, input.len as i64];
+        let zeros = vec![0; input.ids.len()];
+        let mut feeds: Vec<(String, ort::value::DynValue)> = Vec::new();
+        for (name, feed, ty) in &self.inputs {
+            let values = match feed {
+                Feed::Ids => &input.ids,
+                Feed::Mask => &input.mask,
+                Feed::TokenTypes if self.casing => &input.casing,
+                Feed::TokenTypes => &zeros,
+            };
+            let value = if *ty == TensorElementType::Int64 {
+                let v: Vec<i64> = values.iter().map(|&x| x as i64).collect();
+                Tensor::from_array((shape, v)).map_err(ort_err)?.into_dyn()
+            } else {
+                Tensor::from_array((shape, values.clone()))
+                    .map_err(ort_err)?
+                    .into_dyn()
+            };
+            feeds.push((name.clone(), value));
+        }
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| Error::Model("the ONNX Runtime session was poisoned by a panic".into()))?;
+        let outputs = session.run(feeds).map_err(ort_err)?;
+        let (_, data) = outputs[self.output.as_str()]
+            .try_extract_tensor::<f32>()
+            .map_err(ort_err)?;
+        let mut logits = data.to_vec();
+        if logits.len() != input.rows * input.len * self.labels {
+            return Err(Error::Model(format!(
+                "model.onnx returned {} values for a {}×{} batch of {} labels (config.json's id2label)",
+                logits.len(),
+                input.rows,
+                input.len,
+                self.labels
+            )));
+        }
+        if output == Output::Probs {
+            for row in logits.chunks_mut(self.labels) {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0.0;
+                for v in row.iter_mut() {
+                    *v = (*v - max).exp();
+                    sum += *v;
+                }
+                for v in row.iter_mut() {
+                    *v /= sum;
+                }
+            }
+        }
+        Ok(logits)
+    }
+
+    fn engine(&self) -> Engine {
+        Engine::OnnxFile
     }
 }
 
