@@ -198,5 +198,8 @@ fn an_exported_model_onnx_runs_on_the_onnx_file_engine() {
     assert!(err.contains("model.onnx"), "{err}");
     std::fs::write(exported.join("model.onnx"), b"not onnx").unwrap();
     let err = NerModel::load(&exported).unwrap_err().to_string();
-    assert!(err.contains("model.onnx") && err.contains("cannot load"), "{err}");
+    assert!(
+        err.contains("model.onnx") && err.contains("cannot load"),
+        "{err}"
+    );
 }

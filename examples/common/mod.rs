@@ -24,7 +24,7 @@ pub struct PipelineArgs {
     /// Word-level aggregation of sub-token scores.
     #[arg(long, default_value = "first")]
     pub aggregation: Aggregation,
-    /// Forward-pass engine: auto, onnx-int8, onnx or rust-bert (feature `torch`).
+    /// Forward-pass engine: auto, onnx-int8, onnx, onnx-file or rust-bert (feature `torch`).
     #[arg(long, default_value = "auto")]
     pub engine: Engine,
 }

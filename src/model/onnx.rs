@@ -134,7 +134,6 @@ fn ort_err(e: ort::Error) -> Error {
 /// A token classifier of the BERT family compiled into an ONNX Runtime session.
 pub(crate) struct OnnxBert {
     session: Mutex<Session>,
-    labels: usize,
     engine: Engine,
 }
 
@@ -518,7 +517,6 @@ impl OnnxBert {
         let session = model.into_session(&builder).map_err(ort_err)?;
         Ok(OnnxBert {
             session: Mutex::new(session),
-            labels,
             engine,
         })
     }
@@ -545,15 +543,6 @@ impl Encoder for OnnxBert {
         let (_, data) = outputs[output]
             .try_extract_tensor::<f32>()
             .map_err(ort_err)?;
-        if data.len() != input.rows * input.len * self.labels {
-            return Err(Error::Model(format!(
-                "ONNX Runtime returned {} values for a {}×{} batch of {} labels",
-                data.len(),
-                input.rows,
-                input.len,
-                self.labels
-            )));
-        }
         Ok(data.to_vec())
     }
 
@@ -681,15 +670,7 @@ impl Encoder for OnnxFile {
             .try_extract_tensor::<f32>()
             .map_err(ort_err)?;
         let mut logits = data.to_vec();
-        if logits.len() != input.rows * input.len * self.labels {
-            return Err(Error::Model(format!(
-                "model.onnx returned {} values for a {}×{} batch of {} labels (config.json's id2label)",
-                logits.len(),
-                input.rows,
-                input.len,
-                self.labels
-            )));
-        }
+        // NerModel checks the length (config.json's labels) for every engine.
         if output == Output::Probs {
             for row in logits.chunks_mut(self.labels) {
                 let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
