@@ -11,8 +11,8 @@
 //! classifier stay f32.
 //!
 //! The runtime library is loaded when the first engine is built, from `$ORT_DYLIB_PATH`, else
-//! from the folder `scripts/setup-onnxruntime.sh` fills (when newsgraph is built inside its own
-//! repository), else from the system's library path.
+//! from the path `build.rs` compiled in (the library it fetched into newsgraph's cache), else
+//! beside the executable, else from the system's library path.
 
 use super::weights::{Weight, Weights};
 use super::{Architecture, Engine, ModelConfig};
