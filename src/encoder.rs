@@ -9,6 +9,8 @@ pub(crate) enum Output {
     Logits,
     /// Label probabilities.
     Probs,
+    /// The encoder's last hidden states (graphs built without a head).
+    Hidden,
 }
 
 /// An inference engine: a batch in, `[rows, len, labels]` values out (row-major).

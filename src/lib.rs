@@ -40,6 +40,7 @@ pub mod input;
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]
 pub mod invariants;
+pub mod kbp37;
 mod model;
 mod output;
 mod pipeline;
@@ -47,11 +48,14 @@ mod pipeline;
 mod proptests;
 mod quote;
 mod relation;
+mod relation_model;
 mod segment;
 mod temporal;
 mod tokenize;
 #[cfg(feature = "torch")]
 pub mod train;
+#[cfg(feature = "torch")]
+pub mod train_relations;
 
 pub use clean::{SkipReason, Skipped};
 pub use cluster::Cluster;
@@ -65,6 +69,7 @@ pub use output::Document;
 pub use pipeline::{Pipeline, PipelineOptions, Stream, WindowStats};
 pub use quote::Quote;
 pub use relation::{Evidence, Relation, RelationKind};
+pub use relation_model::{Pair, Prediction, RelationModel};
 pub use temporal::{Temporal, TemporalLabel, Value as TemporalValue};
 
 use std::path::PathBuf;

@@ -1,4 +1,6 @@
 //! Command-line settings shared by the examples that run the pipeline.
+// Each example is its own crate and uses part of this module.
+#![allow(dead_code)]
 use clap::Args;
 use newsgraph::{Aggregation, Engine, PipelineOptions};
 use std::path::PathBuf;

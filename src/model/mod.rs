@@ -11,10 +11,10 @@
 //! [`crate::tokenize::Casing`]) that is added to the word embeddings; `config.json` then says
 //! `"newsgraph": {"casing": true}`.
 
-mod onnx;
+pub(crate) mod onnx;
 #[cfg(feature = "torch")]
 pub(crate) mod torch;
-mod weights;
+pub(crate) mod weights;
 pub use onnx::runtime_available as onnx_runtime_available;
 
 use crate::decode::LabelSet;
@@ -463,7 +463,12 @@ impl NerModel {
         }
         let file = weights_file(&self.dir)?;
         let weights = weights::Weights::read(&file, self.config.architecture.prefix())?;
-        onnx::OnnxBert::export(&weights, &self.config, engine, path)
+        onnx::OnnxBert::export(
+            &weights,
+            &onnx::GraphSpec::token_classifier(&self.config),
+            engine,
+            path,
+        )
     }
 
     /// Logits `[rows, len, labels]` (row-major) of a batch, before the softmax.
@@ -545,7 +550,12 @@ fn encoder(
                 .into());
             }
             let weights = weights::Weights::read(&weights, arch.prefix())?;
-            Ok(Box::new(onnx::OnnxBert::new(&weights, config, e, threads)?))
+            Ok(Box::new(onnx::OnnxBert::new(
+                &weights,
+                &onnx::GraphSpec::token_classifier(config),
+                e,
+                threads,
+            )?))
         }
         Engine::Auto | Engine::OnnxFile => Err(Error::Setting(format!(
             "engine {engine} did not resolve to an engine for the weights"

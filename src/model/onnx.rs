@@ -219,6 +219,30 @@ pub(crate) fn supports(architecture: Architecture) -> bool {
     Layout::of(architecture).is_some()
 }
 
+/// What a graph is built for: a model folder's `config.json` and its head.
+pub(crate) struct GraphSpec<'a> {
+    pub(crate) raw: &'a Value,
+    pub(crate) source: &'a Path,
+    pub(crate) architecture: Architecture,
+    pub(crate) casing: bool,
+    /// `Some(labels)`: a token classifier (outputs `logits` and `probs`); `None`: the encoder
+    /// alone (output `hidden`, the last layer's states), for heads that run outside the graph.
+    pub(crate) labels: Option<usize>,
+}
+
+impl<'a> GraphSpec<'a> {
+    /// A NER model's token classifier.
+    pub(crate) fn token_classifier(config: &'a ModelConfig) -> Self {
+        GraphSpec {
+            raw: &config.raw,
+            source: &config.source,
+            architecture: config.architecture,
+            casing: config.casing,
+            labels: Some(config.labels.len()),
+        }
+    }
+}
+
 /// What the graph needs from `config.json`.
 struct Dims {
     layers: usize,
@@ -236,7 +260,7 @@ struct Dims {
 }
 
 impl Dims {
-    fn from_config(config: &ModelConfig, layout: &Layout, engine: Engine) -> Result<Self> {
+    fn from_config(config: &GraphSpec, layout: &Layout, engine: Engine) -> Result<Self> {
         let raw = &config.raw;
         let size = |key: &str| -> Result<usize> {
             raw.get(key)
@@ -245,7 +269,7 @@ impl Dims {
                 .map(|v| v as usize)
                 .ok_or_else(|| {
                     crate::error::LoadError::Invalid {
-                        path: config.source.clone(),
+                        path: config.source.to_path_buf(),
                         message: format!("no positive \"{key}\" (engine {engine} needs it)"),
                     }
                     .into()
@@ -304,7 +328,7 @@ impl OnnxBert {
     /// names), with `threads` intra-op threads (0: ONNX Runtime's default).
     pub(crate) fn new(
         weights: &Weights,
-        config: &ModelConfig,
+        config: &GraphSpec,
         engine: Engine,
         threads: usize,
     ) -> Result<Self> {
@@ -314,7 +338,7 @@ impl OnnxBert {
     /// Writes the graph (after ONNX Runtime's basic rewrites) to `path` as an ONNX file.
     pub(crate) fn export(
         weights: &Weights,
-        config: &ModelConfig,
+        config: &GraphSpec,
         engine: Engine,
         path: &Path,
     ) -> Result<()> {
@@ -323,7 +347,7 @@ impl OnnxBert {
 
     fn build(
         weights: &Weights,
-        config: &ModelConfig,
+        config: &GraphSpec,
         engine: Engine,
         threads: usize,
         save: Option<&Path>,
@@ -443,18 +467,26 @@ impl OnnxBert {
             let (gamma, beta) = norm(&mut g, &format!("{p}.{out_norm}"), hidden)?;
             x = g.skip_norm(&format!("l{i}.out_norm"), &o, &h, &gamma, &beta, eps)?;
         }
-        let labels = config.labels.len();
-        let classifier = Linear::load(weights, "classifier", hidden, labels)?;
-        g.linear_f32("classifier", &x, &classifier, "logits")?;
-        // The engine's answer is probabilities; the logits stay an output for the tests that
-        // compare engines.
-        g.node(
-            "Softmax",
-            ONNX_DOMAIN,
-            &["logits"],
-            &["probs"],
-            vec![Attribute::new("axis", -1i64).map_err(ort_err)?],
-        )?;
+        let outputs: Vec<(&str, usize)> = match config.labels {
+            Some(labels) => {
+                let classifier = Linear::load(weights, "classifier", hidden, labels)?;
+                g.linear_f32("classifier", &x, &classifier, "logits")?;
+                // The engine's answer is probabilities; the logits stay an output for the tests
+                // that compare engines.
+                g.node(
+                    "Softmax",
+                    ONNX_DOMAIN,
+                    &["logits"],
+                    &["probs"],
+                    vec![Attribute::new("axis", -1i64).map_err(ort_err)?],
+                )?;
+                vec![("logits", labels), ("probs", labels)]
+            }
+            None => {
+                g.node("Identity", ONNX_DOMAIN, &[&x], &["hidden"], vec![])?;
+                vec![("hidden", hidden)]
+            }
+        };
 
         let int32 = |name: &str| {
             Outlet::new(
@@ -474,12 +506,12 @@ impl OnnxBert {
                 int32("attention_mask"),
             ])
             .map_err(ort_err)?;
-        let float3 = |name: &str| {
+        let float3 = |&(name, width): &(&str, usize)| {
             Outlet::new(
                 name,
                 ValueType::Tensor {
                     ty: TensorElementType::Float32,
-                    shape: Shape::new([-1, -1, labels as i64]),
+                    shape: Shape::new([-1, -1, width as i64]),
                     dimension_symbols: SymbolicDimensions::new([
                         "batch".into(),
                         "seq".into(),
@@ -489,7 +521,7 @@ impl OnnxBert {
             )
         };
         graph
-            .set_outputs([float3("logits"), float3("probs")])
+            .set_outputs(outputs.iter().map(float3))
             .map_err(ort_err)?;
         let mut model = Model::new([
             Opset::new(ONNX_DOMAIN, 17).map_err(ort_err)?,
@@ -527,6 +559,7 @@ impl Encoder for OnnxBert {
         let output = match output {
             Output::Logits => "logits",
             Output::Probs => "probs",
+            Output::Hidden => "hidden",
         };
         let shape = [input.rows as i64, input.len as i64];
         let tensor = |v: &[i32]| Tensor::from_array((shape, v.to_vec())).map_err(ort_err);

@@ -119,54 +119,7 @@ impl TorchModel {
 
     /// Copies weights from a safetensors (f32 or f16) or `.ot` file into the model.
     pub(crate) fn load_weights(&mut self, path: &Path, missing: Missing) -> Result<()> {
-        let is_safetensors = path.extension().is_some_and(|e| e == "safetensors");
-        let read = if is_safetensors {
-            Tensor::read_safetensors(path)
-        } else {
-            Tensor::load_multi(path)
-        };
-        let tensors = read.map_err(|e| LoadError::Invalid {
-            path: path.to_path_buf(),
-            message: format!("cannot read weights: {e}"),
-        })?;
-        let prefix = self.config.architecture.prefix();
-        let by_name: HashMap<String, Tensor> = tensors
-            .into_iter()
-            .filter_map(|(n, t)| Some((canonical_name(prefix, &n)?, t)))
-            .collect();
-        let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
-        tch::no_grad(|| -> Result<()> {
-            for (name, mut var) in vars {
-                match by_name.get(&name) {
-                    Some(t) => {
-                        if t.size() != var.size() {
-                            return Err(LoadError::ShapeMismatch {
-                                path: path.to_path_buf(),
-                                name,
-                                expected: var.size(),
-                                found: t.size(),
-                            }
-                            .into());
-                        }
-                        var.f_copy_(&t.to_kind(var.kind()))?;
-                    }
-                    None => {
-                        let fresh_ok = name.starts_with("classifier.")
-                            || name.starts_with("newsgraph.")
-                            || name.ends_with("embeddings.token_type_embeddings.weight");
-                        if !(missing == Missing::FreshHead && fresh_ok) {
-                            return Err(LoadError::MissingWeight {
-                                path: path.to_path_buf(),
-                                name,
-                            }
-                            .into());
-                        }
-                    }
-                }
-            }
-            Ok(())
-        })
+        load_var_store(&self.vs, path, self.config.architecture.prefix(), missing)
     }
 
     /// The variables (for training).
@@ -273,16 +226,7 @@ impl TorchModel {
         let tok_cfg_path = dir.join("tokenizer_config.json");
         std::fs::write(&tok_cfg_path, tok_cfg.to_string() + "\n")
             .map_err(|e| Error::io(&tok_cfg_path, e))?;
-        let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
-        let kind = if half { Kind::Half } else { Kind::Float };
-        let vars: Vec<(String, Tensor)> = vars
-            .into_iter()
-            .map(|(n, t)| (n, t.detach().to_device(Device::Cpu).to_kind(kind)))
-            .collect();
-        let path = dir.join("model.safetensors");
-        Tensor::write_safetensors(&vars, &path)?;
-        add_safetensors_format(&path)
+        save_var_store(&self.vs, dir, half)
     }
 
     /// `output` of a batch as plain data.
@@ -294,6 +238,11 @@ impl TorchModel {
             let out = match output {
                 Output::Logits => logits,
                 Output::Probs => logits.f_softmax(-1, Kind::Float)?,
+                Output::Hidden => {
+                    return Err(Error::Setting(
+                        "the rust-bert engine answers logits and probabilities only".into(),
+                    ))
+                }
             };
             Ok(Vec::<f32>::try_from(&out.contiguous().view([-1]))?)
         })
@@ -322,6 +271,78 @@ impl Encoder for RustBert {
     fn engine(&self) -> Engine {
         Engine::RustBert
     }
+}
+
+/// Copies weights from a safetensors (f32 or f16) or `.ot` file into a variable store, by
+/// canonical name (`prefix` is the encoder's weight prefix).
+pub(crate) fn load_var_store(
+    vs: &nn::VarStore,
+    path: &Path,
+    prefix: &str,
+    missing: Missing,
+) -> Result<()> {
+    let is_safetensors = path.extension().is_some_and(|e| e == "safetensors");
+    let read = if is_safetensors {
+        Tensor::read_safetensors(path)
+    } else {
+        Tensor::load_multi(path)
+    };
+    let tensors = read.map_err(|e| LoadError::Invalid {
+        path: path.to_path_buf(),
+        message: format!("cannot read weights: {e}"),
+    })?;
+    let by_name: HashMap<String, Tensor> = tensors
+        .into_iter()
+        .filter_map(|(n, t)| Some((canonical_name(prefix, &n)?, t)))
+        .collect();
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    tch::no_grad(|| -> Result<()> {
+        for (name, mut var) in vars {
+            match by_name.get(&name) {
+                Some(t) => {
+                    if t.size() != var.size() {
+                        return Err(LoadError::ShapeMismatch {
+                            path: path.to_path_buf(),
+                            name,
+                            expected: var.size(),
+                            found: t.size(),
+                        }
+                        .into());
+                    }
+                    var.f_copy_(&t.to_kind(var.kind()))?;
+                }
+                None => {
+                    let fresh_ok = name.starts_with("classifier.")
+                        || name.starts_with("newsgraph.")
+                        || name.ends_with("embeddings.token_type_embeddings.weight");
+                    if !(missing == Missing::FreshHead && fresh_ok) {
+                        return Err(LoadError::MissingWeight {
+                            path: path.to_path_buf(),
+                            name,
+                        }
+                        .into());
+                    }
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Writes a variable store as `model.safetensors` in `dir` (f16 when `half`), with the header
+/// metadata Hugging Face expects.
+pub(crate) fn save_var_store(vs: &nn::VarStore, dir: &Path, half: bool) -> Result<()> {
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    let kind = if half { Kind::Half } else { Kind::Float };
+    let vars: Vec<(String, Tensor)> = vars
+        .into_iter()
+        .map(|(n, t)| (n, t.detach().to_device(Device::Cpu).to_kind(kind)))
+        .collect();
+    let path = dir.join("model.safetensors");
+    Tensor::write_safetensors(&vars, &path)?;
+    add_safetensors_format(&path)
 }
 
 /// Adds `"__metadata__": {"format": "pt"}` to a safetensors header (tch writes none, and

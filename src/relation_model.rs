@@ -1,0 +1,441 @@
+//! The learned relation classifier's input and classes: a sentence with its entity pair marked
+//! by four marker tokens (`[unused0]` … `[unused3]` of BERT vocabularies: subject start/end,
+//! object start/end), classified from the encoder's states at the two start markers
+//! (entity-marker / entity-start representation, Baldini Soares et al. 2019).
+
+use crate::encoder::{Encoder, EncoderInput, Output};
+use crate::error::{Error, LoadError, Result};
+use crate::kbp37::Directed;
+use crate::model::{onnx, weights::Weights, Architecture, Engine};
+use crate::tokenize::TextTokenizer;
+use serde_json::Value;
+use std::path::Path;
+
+/// The marker tokens: first entity start and end, second entity start and end.
+pub(crate) const MARKERS: [&str; 4] = ["[unused0]", "[unused1]", "[unused2]", "[unused3]"];
+
+/// The classes: `no_relation`, then every KBP37 relation in both directions.
+#[cfg(any(test, feature = "torch"))]
+pub(crate) fn classes() -> Vec<Option<Directed>> {
+    use crate::relation::RelationKind;
+    let mut out = vec![None];
+    for kind in RelationKind::ALL {
+        if matches!(kind, RelationKind::PerSpokeTo | RelationKind::LocLocatedIn) {
+            continue;
+        }
+        for reversed in [false, true] {
+            out.push(Some(Directed { kind, reversed }));
+        }
+    }
+    out
+}
+
+/// A marked pair as token ids, `[CLS]` … `[SEP]`, with the positions of the two start markers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Encoded {
+    pub(crate) ids: Vec<u32>,
+    pub(crate) e1: usize,
+    pub(crate) e2: usize,
+}
+
+/// Turns (text, span, span) into marked token ids of at most `max_len` tokens.
+pub(crate) struct PairEncoder {
+    markers: [u32; 4],
+    cls: u32,
+    sep: u32,
+    max_len: usize,
+}
+
+impl PairEncoder {
+    pub(crate) fn new(tokenizer: &TextTokenizer, max_len: usize) -> Result<Self> {
+        let mut markers = [0; 4];
+        for (m, name) in markers.iter_mut().zip(MARKERS) {
+            *m = tokenizer.inner().token_to_id(name).ok_or_else(|| {
+                Error::Setting(format!(
+                    "the vocabulary has no {name} token for the relation markers"
+                ))
+            })?;
+        }
+        if max_len < 8 {
+            return Err(Error::Setting(format!("max_len {max_len} is below 8")));
+        }
+        Ok(PairEncoder {
+            markers,
+            cls: tokenizer.cls_id(),
+            sep: tokenizer.sep_id(),
+            max_len,
+        })
+    }
+
+    /// The marked ids of the pair; `None` when the two entity starts are too far apart to fit.
+    /// Longer inputs are cropped around the pair.
+    pub(crate) fn encode(
+        &self,
+        tokenizer: &TextTokenizer,
+        text: &str,
+        e1: (usize, usize),
+        e2: (usize, usize),
+    ) -> Result<Option<Encoded>> {
+        let ok = |(a, b): (usize, usize)| {
+            a <= b && b <= text.len() && text.is_char_boundary(a) && text.is_char_boundary(b)
+        };
+        if !ok(e1) || !ok(e2) {
+            return Err(Error::Setting(format!(
+                "entity spans {e1:?} and {e2:?} do not both lie on a {}-byte text",
+                text.len()
+            )));
+        }
+        // Marker events by position; at one position, ends before starts.
+        let mut events = [(e1.0, 1, 0usize), (e1.1, 0, 1), (e2.0, 1, 2), (e2.1, 0, 3)];
+        events.sort();
+        let mut body: Vec<u32> = Vec::new();
+        let (mut p1, mut p2, mut at) = (0, 0, 0);
+        for (pos, _, m) in events {
+            body.extend(tokenizer.tokenize(&text[at..pos])?.ids);
+            match m {
+                0 => p1 = body.len(),
+                2 => p2 = body.len(),
+                _ => {}
+            }
+            body.push(self.markers[m]);
+            at = pos;
+        }
+        body.extend(tokenizer.tokenize(&text[at..])?.ids);
+        let budget = self.max_len - 2;
+        let start = if body.len() <= budget {
+            0
+        } else {
+            let (lo, hi) = (p1.min(p2), p1.max(p2));
+            if hi - lo + 1 > budget {
+                return Ok(None);
+            }
+            let slack = budget - (hi - lo + 1);
+            (lo - lo.min(slack / 2)).min(body.len() - budget)
+        };
+        let end = (start + budget).min(body.len());
+        let mut ids = Vec::with_capacity(end - start + 2);
+        ids.push(self.cls);
+        ids.extend_from_slice(&body[start..end]);
+        ids.push(self.sep);
+        Ok(Some(Encoded {
+            ids,
+            e1: p1 - start + 1,
+            e2: p2 - start + 1,
+        }))
+    }
+}
+
+/// A marked entity pair to classify: a text and the byte spans of its two entities. The
+/// direction of an answer refers to this order (`(e2,e1)`: the second entity is the subject).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair<'a> {
+    /// The text (a sentence, or a few).
+    pub text: &'a str,
+    /// Byte span of the first entity.
+    pub e1: (usize, usize),
+    /// Byte span of the second entity.
+    pub e2: (usize, usize),
+}
+
+/// The classifier's answer for a pair.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prediction {
+    /// The most probable class; `None` is `no_relation`.
+    pub relation: Option<Directed>,
+    /// Its probability.
+    pub score: f32,
+}
+
+/// A relation classifier folder (trained by `examples/train_relations.rs`): a BERT-family
+/// encoder run on ONNX Runtime (the graph newsgraph builds, int8 by default) and a linear head
+/// over the states of the two entity-start markers, run in Rust.
+///
+/// ```no_run
+/// # fn main() -> newsgraph::Result<()> {
+/// use newsgraph::{Engine, Pair, RelationModel};
+/// let model = RelationModel::load("models/newsgraph-rel-minilm".as_ref(), Engine::Auto)?;
+/// let text = "Thom Yorke of Radiohead said.";
+/// let p = model.predict(&[Pair { text, e1: (0, 10), e2: (14, 23) }])?;
+/// println!("{:?}", p[0]);
+/// # Ok(()) }
+/// ```
+pub struct RelationModel {
+    tokenizer: TextTokenizer,
+    pairs: PairEncoder,
+    encoder: Box<dyn Encoder>,
+    classes: Vec<Option<Directed>>,
+    /// `[classes, 2 × hidden]`, row-major.
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    hidden: usize,
+    pad: u32,
+}
+
+impl std::fmt::Debug for RelationModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelationModel")
+            .field("engine", &self.encoder.engine())
+            .field("classes", &self.classes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RelationModel {
+    /// Loads a relation model folder; `engine` is `Auto` (int8), `OnnxInt8` or `Onnx`.
+    pub fn load(dir: &Path, engine: Engine) -> Result<Self> {
+        let engine = match engine {
+            Engine::Auto => Engine::OnnxInt8,
+            e @ (Engine::Onnx | Engine::OnnxInt8) => e,
+            other => {
+                return Err(Error::Setting(format!(
+                    "relation models run on onnx-int8 or onnx, not {other}"
+                )))
+            }
+        };
+        let cfg_path = dir.join("config.json");
+        let invalid = |message: String| LoadError::Invalid {
+            path: cfg_path.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?;
+        let raw: Value =
+            serde_json::from_str(&text).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
+        let ng = raw.get("newsgraph");
+        if ng.and_then(|n| n.get("task")).and_then(Value::as_str) != Some("relation") {
+            return Err(invalid(
+                "not a relation model (newsgraph.task is not \"relation\"; a NER model loads with NerModel)"
+                    .into(),
+            )
+            .into());
+        }
+        let model_type = raw.get("model_type").and_then(Value::as_str).unwrap_or("");
+        let architecture = Architecture::from_model_type(model_type)
+            .ok_or_else(|| invalid(format!("unknown model_type {model_type:?}")))?;
+        let classes = ng
+            .and_then(|n| n.get("classes"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid("no newsgraph.classes".into()))?
+            .iter()
+            .map(|c| Directed::parse(c.as_str().unwrap_or("")))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid(format!("newsgraph.classes: {e}")))?;
+        let max_len = ng
+            .and_then(|n| n.get("max_len"))
+            .and_then(Value::as_u64)
+            .unwrap_or(96) as usize;
+        let tokenizer = TextTokenizer::from_dir(dir)?;
+        let pairs = PairEncoder::new(&tokenizer, max_len)?;
+        let weights = Weights::read(&dir.join("model.safetensors"), architecture.prefix())?;
+        let w = weights.get("classifier.weight")?;
+        let hidden = w.shape.get(1).copied().unwrap_or(0) / 2;
+        let weight = weights
+            .shaped("classifier.weight", &[classes.len(), 2 * hidden])?
+            .data
+            .clone();
+        let bias = weights
+            .shaped("classifier.bias", &[classes.len()])?
+            .data
+            .clone();
+        let spec = onnx::GraphSpec {
+            raw: &raw,
+            source: &cfg_path,
+            architecture,
+            casing: false,
+            labels: None,
+        };
+        let encoder = Box::new(onnx::OnnxBert::new(&weights, &spec, engine, 0)?);
+        Ok(RelationModel {
+            pad: tokenizer.pad_id(),
+            tokenizer,
+            pairs,
+            encoder,
+            classes,
+            weight,
+            bias,
+            hidden,
+        })
+    }
+
+    /// The engine the encoder runs on.
+    pub fn engine(&self) -> Engine {
+        self.encoder.engine()
+    }
+
+    /// The classes, `no_relation` first.
+    pub fn classes(&self) -> &[Option<Directed>] {
+        &self.classes
+    }
+
+    /// Class probabilities of each pair (in [`classes`](Self::classes) order); `None` for a
+    /// pair whose entities are too far apart for the model's input length.
+    pub fn probs(&self, pairs: &[Pair]) -> Result<Vec<Option<Vec<f32>>>> {
+        let encoded = pairs
+            .iter()
+            .map(|p| self.pairs.encode(&self.tokenizer, p.text, p.e1, p.e2))
+            .collect::<Result<Vec<_>>>()?;
+        let mut order: Vec<usize> = (0..pairs.len()).filter(|&i| encoded[i].is_some()).collect();
+        order.sort_by_key(|&i| encoded[i].as_ref().map_or(0, |e| e.ids.len()));
+        let mut out: Vec<Option<Vec<f32>>> = vec![None; pairs.len()];
+        for chunk in order.chunks(32) {
+            let rows: Vec<&Encoded> = chunk.iter().filter_map(|&i| encoded[i].as_ref()).collect();
+            let len = rows.iter().map(|e| e.ids.len()).max().unwrap_or(2);
+            let mut input = EncoderInput::new(rows.len(), len);
+            input.ids.fill(self.pad as i32);
+            for (r, e) in rows.iter().enumerate() {
+                for (j, &id) in e.ids.iter().enumerate() {
+                    input.ids[r * len + j] = id as i32;
+                    input.mask[r * len + j] = 1;
+                }
+            }
+            input.check()?;
+            let hidden = self.encoder.run(&input, Output::Hidden)?;
+            let h = self.hidden;
+            if hidden.len() != rows.len() * len * h {
+                return Err(Error::Model(format!(
+                    "the encoder returned {} values for {}×{} tokens of {h} dimensions",
+                    hidden.len(),
+                    rows.len(),
+                    len
+                )));
+            }
+            for ((r, e), &i) in rows.iter().enumerate().zip(chunk) {
+                let state = |pos: usize| &hidden[(r * len + pos) * h..(r * len + pos + 1) * h];
+                let (a, b) = (state(e.e1), state(e.e2));
+                let mut logits: Vec<f32> = self
+                    .bias
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &bias)| {
+                        let w = &self.weight[c * 2 * h..(c + 1) * 2 * h];
+                        bias + dot(&w[..h], a) + dot(&w[h..], b)
+                    })
+                    .collect();
+                softmax(&mut logits);
+                out[i] = Some(logits);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The most probable class of each pair; a pair too long for the model is `no_relation`
+    /// with score 0.
+    pub fn predict(&self, pairs: &[Pair]) -> Result<Vec<Prediction>> {
+        Ok(self
+            .probs(pairs)?
+            .into_iter()
+            .map(|p| match p {
+                Some(p) => {
+                    let best = (0..p.len())
+                        .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+                        .unwrap_or(0);
+                    Prediction {
+                        relation: self.classes.get(best).copied().flatten(),
+                        score: p.get(best).copied().unwrap_or(0.0),
+                    }
+                }
+                None => Prediction {
+                    relation: None,
+                    score: 0.0,
+                },
+            })
+            .collect())
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn softmax(v: &mut [f32]) {
+    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for x in v.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    for x in v.iter_mut() {
+        *x /= sum;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokenizer() -> TextTokenizer {
+        use tokenizers::models::wordpiece::WordPiece;
+        use tokenizers::normalizers::bert::BertNormalizer;
+        use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+        let vocab: Vec<&str> = vec![
+            "[PAD]",
+            "[unused0]",
+            "[unused1]",
+            "[unused2]",
+            "[unused3]",
+            "[UNK]",
+            "[CLS]",
+            "[SEP]",
+            "thom",
+            "yorke",
+            "of",
+            "radiohead",
+            "said",
+            "a",
+            ".",
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vocab.txt");
+        std::fs::write(&path, vocab.join("\n") + "\n").unwrap();
+        let wp = WordPiece::from_file(&path.to_string_lossy())
+            .unk_token("[UNK]".into())
+            .build()
+            .unwrap();
+        let mut tok = tokenizers::Tokenizer::new(wp);
+        tok.with_normalizer(Some(BertNormalizer::new(true, true, None, true)));
+        tok.with_pre_tokenizer(Some(BertPreTokenizer));
+        TextTokenizer::new(tok, std::path::Path::new("vocab")).unwrap()
+    }
+
+    #[test]
+    fn marks_the_pair_and_points_at_the_start_markers() {
+        let tok = tokenizer();
+        let enc = PairEncoder::new(&tok, 64).unwrap();
+        let text = "Thom Yorke of Radiohead said.";
+        let e = enc.encode(&tok, text, (0, 10), (14, 23)).unwrap().unwrap();
+        // [CLS] [u0] thom yorke [u1] of [u2] radiohead [u3] said . [SEP]
+        assert_eq!(e.ids, [6, 1, 8, 9, 2, 10, 3, 11, 4, 12, 14, 7]);
+        assert_eq!((e.e1, e.e2), (1, 6));
+        // The second entity first in the text: its marker comes first.
+        let e = enc.encode(&tok, text, (14, 23), (0, 10)).unwrap().unwrap();
+        assert_eq!((e.ids[e.e1], e.ids[e.e2]), (1, 3));
+        assert!(e.e2 < e.e1);
+    }
+
+    #[test]
+    fn long_inputs_are_cropped_around_the_pair_or_refused() {
+        let tok = tokenizer();
+        let enc = PairEncoder::new(&tok, 10).unwrap();
+        let text = format!("{}Thom of Radiohead{}", "a ".repeat(30), " a".repeat(30));
+        let s = text.find("Thom").unwrap();
+        let r = text.find("Radiohead").unwrap();
+        let e = enc
+            .encode(&tok, &text, (s, s + 4), (r, r + 9))
+            .unwrap()
+            .unwrap();
+        assert_eq!(e.ids.len(), 10);
+        assert_eq!((e.ids[e.e1], e.ids[e.e2]), (1, 3));
+        assert_eq!(e.ids[e.e1 + 1], 8); // thom
+        let far = format!("Thom{}Radiohead", " a".repeat(20));
+        let r = far.find("Radiohead").unwrap();
+        assert_eq!(enc.encode(&tok, &far, (0, 4), (r, r + 9)).unwrap(), None);
+        assert!(enc.encode(&tok, "Thom", (0, 9), (0, 4)).is_err());
+        assert!(enc.encode(&tok, "Thom", (3, 1), (0, 4)).is_err());
+    }
+
+    #[test]
+    fn there_are_37_classes() {
+        let c = classes();
+        assert_eq!(c.len(), 37);
+        assert_eq!(c[0], None);
+    }
+}

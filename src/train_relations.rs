@@ -1,0 +1,457 @@
+//! Fine-tuning the relation classifier on KBP37 in Rust with tch (feature `torch`): a BERT
+//! encoder read from a model folder, the pair marked with four marker tokens, the states at the
+//! two start markers concatenated and classified into `no_relation` or one of the 36 directed
+//! KBP37 relations. Each epoch is scored on dev (macro-F1) and saved, so a run can resume from
+//! its last epoch (`RelationTrainConfig::resume`; the optimizer's moments start afresh).
+
+use crate::error::{Error, Result};
+use crate::kbp37::{Example, Scores};
+use crate::model::torch::{load_var_store, save_var_store, Missing};
+use crate::relation_model::{classes, Encoded, PairEncoder, MARKERS};
+use crate::tokenize::TextTokenizer;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::nn::{Module, OptimizerConfig};
+use tch::{nn, Device, Kind, Tensor};
+
+/// Settings of a relation training run.
+#[derive(Debug, Clone)]
+pub struct RelationTrainConfig {
+    /// Folder of the pretrained BERT encoder (or of a relation model to continue).
+    pub encoder: PathBuf,
+    /// Training examples.
+    pub train: Vec<Example>,
+    /// Development examples, scored after each epoch.
+    pub dev: Vec<Example>,
+    /// Where the best model is written; epochs go to `OUT.epoch-N`.
+    pub out: PathBuf,
+    /// Passes over the training data, in all (a resumed run continues the count).
+    pub epochs: usize,
+    /// Examples per step.
+    pub batch_size: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Fraction of steps with linear warm-up.
+    pub warmup: f64,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Tokens per example, markers and special tokens included.
+    pub max_len: usize,
+    /// Seed for initialisation, dropout and shuffling.
+    pub seed: u64,
+    /// Where to train.
+    pub device: Device,
+    /// Continue from a saved epoch: (its folder, the number of epochs it has done).
+    pub resume: Option<(PathBuf, usize)>,
+    /// Stop each epoch after this many steps (for quick trials).
+    pub max_steps_per_epoch: Option<usize>,
+}
+
+/// Progress after each step.
+#[derive(Debug, Clone, Copy)]
+pub struct RelationProgress {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// Step within the epoch, from 1.
+    pub step: usize,
+    /// Steps in the epoch.
+    pub steps: usize,
+    /// Mean loss over the epoch so far.
+    pub loss: f64,
+    /// Examples per second in the epoch so far.
+    pub examples_per_s: f64,
+}
+
+/// The dev scores of each epoch of a run.
+#[derive(Debug, Clone)]
+pub struct RelationReport {
+    /// (epoch, dev macro-F1, dev micro-F1).
+    pub epochs: Vec<(usize, f64, f64)>,
+    /// The epoch saved to `out`.
+    pub best_epoch: usize,
+    /// Wall time.
+    pub seconds: f64,
+    /// Training examples that did not fit `max_len` (skipped).
+    pub skipped: usize,
+}
+
+struct Net {
+    vs: nn::VarStore,
+    bert: BertModel<BertEmbeddings>,
+    classifier: nn::Linear,
+    hidden: i64,
+}
+
+impl Net {
+    fn new(config: &BertConfig, classes: i64, device: Device) -> Self {
+        let vs = nn::VarStore::new(device);
+        let bert = BertModel::new_with_optional_pooler(vs.root() / "bert", config, false);
+        let classifier = nn::linear(
+            vs.root() / "classifier",
+            2 * config.hidden_size,
+            classes,
+            Default::default(),
+        );
+        Net {
+            vs,
+            bert,
+            classifier,
+            hidden: config.hidden_size,
+        }
+    }
+
+    /// Logits `[batch, classes]`.
+    fn forward(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        e1: &Tensor,
+        e2: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
+        let out =
+            self.bert
+                .forward_t(Some(ids), Some(mask), None, None, None, None, None, train)?;
+        let at = |p: &Tensor| {
+            let idx = p.view([-1, 1, 1]).expand([-1, 1, self.hidden], false);
+            out.hidden_state.gather(1, &idx, false).squeeze_dim(1)
+        };
+        let pair = Tensor::cat(&[at(e1), at(e2)], 1).dropout(0.1, train);
+        Ok(self.classifier.forward(&pair))
+    }
+}
+
+fn batch_tensors(batch: &[&(Encoded, i64)], pad: i64, device: Device) -> [Tensor; 5] {
+    let len = batch.iter().map(|(e, _)| e.ids.len()).max().unwrap_or(2);
+    let (mut ids, mut mask) = (vec![pad; batch.len() * len], vec![0i64; batch.len() * len]);
+    for (r, (e, _)) in batch.iter().enumerate() {
+        for (j, &id) in e.ids.iter().enumerate() {
+            ids[r * len + j] = id as i64;
+            mask[r * len + j] = 1;
+        }
+    }
+    let shape = [batch.len() as i64, len as i64];
+    let col = |f: &dyn Fn(&(Encoded, i64)) -> i64| {
+        Tensor::from_slice(&batch.iter().map(|b| f(b)).collect::<Vec<_>>()).to_device(device)
+    };
+    [
+        Tensor::from_slice(&ids).view(shape).to_device(device),
+        Tensor::from_slice(&mask).view(shape).to_device(device),
+        col(&|b| b.0.e1 as i64),
+        col(&|b| b.0.e2 as i64),
+        col(&|b| b.1),
+    ]
+}
+
+/// Encodes examples with their class index; returns them and how many did not fit.
+fn encode_all(
+    examples: &[Example],
+    encoder: &PairEncoder,
+    tokenizer: &TextTokenizer,
+) -> Result<(Vec<(Encoded, i64)>, usize)> {
+    let classes = classes();
+    let (mut out, mut skipped) = (Vec::with_capacity(examples.len()), 0);
+    for ex in examples {
+        let class = classes
+            .iter()
+            .position(|c| *c == ex.label)
+            .ok_or_else(|| Error::input(&ex.id, "a label outside the relation classes"))?;
+        match encoder.encode(tokenizer, &ex.text, ex.e1, ex.e2)? {
+            Some(e) => out.push((e, class as i64)),
+            None => skipped += 1,
+        }
+    }
+    Ok((out, skipped))
+}
+
+/// Predicted class of each encoded example (in order).
+fn predict(net: &Net, data: &[(Encoded, i64)], pad: i64, device: Device) -> Result<Vec<i64>> {
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    order.sort_by_key(|&i| data[i].0.ids.len());
+    let mut out = vec![0i64; data.len()];
+    tch::no_grad(|| -> Result<()> {
+        for chunk in order.chunks(64) {
+            let batch: Vec<&(Encoded, i64)> = chunk.iter().map(|&i| &data[i]).collect();
+            let [ids, mask, e1, e2, _] = batch_tensors(&batch, pad, device);
+            let pred = net.forward(&ids, &mask, &e1, &e2, false)?.argmax(-1, false);
+            let pred = Vec::<i64>::try_from(&pred.to_device(Device::Cpu))?;
+            for (&i, p) in chunk.iter().zip(pred) {
+                out[i] = p;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// KBP37 scores of predictions against the examples' gold classes. Examples that did not fit
+/// count as `no_relation` predictions.
+fn scores(
+    examples: &[Example],
+    data: &[(Encoded, i64)],
+    pred: &[i64],
+    skipped_ids: &[bool],
+) -> Scores {
+    let classes = classes();
+    let mut k = 0;
+    let pairs = examples.iter().zip(skipped_ids).map(|(ex, &skipped)| {
+        let p = if skipped {
+            None
+        } else {
+            let p = classes[pred[k] as usize];
+            k += 1;
+            p
+        };
+        (ex.label, p)
+    });
+    let s = Scores::new(pairs.collect::<Vec<_>>());
+    debug_assert_eq!(k, data.len());
+    s
+}
+
+/// Trains, scores each epoch on dev, and keeps the best in `config.out` (f16 weights).
+pub fn train_relations(
+    config: &RelationTrainConfig,
+    mut progress: impl FnMut(RelationProgress),
+) -> Result<RelationReport> {
+    let started = Instant::now();
+    if config.batch_size == 0 || config.epochs == 0 {
+        return Err(Error::Setting(
+            "batch_size and epochs must be at least 1".into(),
+        ));
+    }
+    tch::manual_seed(config.seed as i64);
+    let cfg_path = config.encoder.join("config.json");
+    let raw: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?,
+    )
+    .map_err(|e| Error::input(cfg_path.display().to_string(), e.to_string()))?;
+    let bert_config: BertConfig = serde_json::from_value(raw.clone()).map_err(|e| {
+        Error::input(
+            cfg_path.display().to_string(),
+            format!("not a BERT config: {e}"),
+        )
+    })?;
+    let tokenizer = TextTokenizer::from_dir(&config.encoder)?;
+    let encoder = PairEncoder::new(&tokenizer, config.max_len)?;
+    let n_classes = classes().len() as i64;
+    let mut net = Net::new(&bert_config, n_classes, config.device);
+    let (start_epoch, weights) = match &config.resume {
+        Some((dir, done)) => (*done, dir.join("model.safetensors")),
+        None => (0, config.encoder.join("model.safetensors")),
+    };
+    load_var_store(&net.vs, &weights, "bert", Missing::FreshHead)?;
+
+    let (train, skipped) = encode_all(&config.train, &encoder, &tokenizer)?;
+    let dev_fit: Vec<bool> = config
+        .dev
+        .iter()
+        .map(|ex| {
+            Ok(encoder
+                .encode(&tokenizer, &ex.text, ex.e1, ex.e2)?
+                .is_none())
+        })
+        .collect::<Result<_>>()?;
+    let (dev, _) = encode_all(&config.dev, &encoder, &tokenizer)?;
+    let pad = tokenizer.pad_id() as i64;
+    let steps_per_epoch = train
+        .len()
+        .div_ceil(config.batch_size)
+        .min(config.max_steps_per_epoch.unwrap_or(usize::MAX));
+    let total_steps = steps_per_epoch * config.epochs;
+    let warmup_steps = ((total_steps as f64) * config.warmup).max(1.0);
+    let mut opt = nn::AdamW {
+        wd: config.weight_decay,
+        ..Default::default()
+    }
+    .build(&net.vs, config.lr)?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed + start_epoch as u64);
+    let mut report = RelationReport {
+        epochs: Vec::new(),
+        best_epoch: 0,
+        seconds: 0.0,
+        skipped,
+    };
+    let mut best = -1.0;
+    let mut global_step = steps_per_epoch * start_epoch;
+    for epoch in start_epoch + 1..=config.epochs {
+        let mut order: Vec<&(Encoded, i64)> = train.iter().collect();
+        order.shuffle(&mut rng);
+        let mut batches: Vec<Vec<&(Encoded, i64)>> = Vec::new();
+        for group in order.chunks(config.batch_size * 50) {
+            let mut g = group.to_vec();
+            g.sort_by_key(|e| e.0.ids.len());
+            batches.extend(g.chunks(config.batch_size).map(<[_]>::to_vec));
+        }
+        batches.shuffle(&mut rng);
+        batches.truncate(steps_per_epoch);
+        let (epoch_start, mut seen, mut loss_sum) = (Instant::now(), 0usize, 0.0);
+        for (step, batch) in batches.iter().enumerate() {
+            let [ids, mask, e1, e2, gold] = batch_tensors(batch, pad, config.device);
+            let logits = net.forward(&ids, &mask, &e1, &e2, true)?;
+            let loss = logits.cross_entropy_for_logits(&gold);
+            global_step += 1;
+            let gs = global_step as f64;
+            let lr = if gs < warmup_steps {
+                config.lr * gs / warmup_steps
+            } else {
+                config.lr
+                    * ((total_steps as f64 - gs) / (total_steps as f64 - warmup_steps)).max(0.0)
+            };
+            opt.set_lr(lr);
+            opt.backward_step_clip_norm(&loss, 1.0);
+            loss_sum += loss.to_kind(Kind::Double).double_value(&[]);
+            seen += batch.len();
+            progress(RelationProgress {
+                epoch,
+                step: step + 1,
+                steps: batches.len(),
+                loss: loss_sum / (step + 1) as f64,
+                examples_per_s: seen as f64 / epoch_start.elapsed().as_secs_f64(),
+            });
+        }
+        let pred = predict(&net, &dev, pad, config.device)?;
+        let s = scores(&config.dev, &dev, &pred, &dev_fit);
+        let (macro_f1, micro_f1) = (s.macro_f1(), s.micro_f1());
+        report.epochs.push((epoch, macro_f1, micro_f1));
+        let epoch_dir = config.out.with_extension(format!("epoch-{epoch}"));
+        save(&net, &raw, &tokenizer, config.max_len, &epoch_dir)?;
+        if macro_f1 > best {
+            best = macro_f1;
+            report.best_epoch = epoch;
+            save(&net, &raw, &tokenizer, config.max_len, &config.out)?;
+        }
+    }
+    net.vs.freeze();
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Writes a relation model folder: `config.json` (the encoder's, with `newsgraph.task`,
+/// the classes and the markers), `tokenizer.json` and `model.safetensors` (f16).
+fn save(
+    net: &Net,
+    raw: &serde_json::Value,
+    tokenizer: &TextTokenizer,
+    max_len: usize,
+    dir: &Path,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut raw = raw.clone();
+    if let Some(o) = raw.as_object_mut() {
+        o.remove("id2label");
+        o.remove("label2id");
+    }
+    raw["architectures"] = serde_json::json!(["NewsgraphRelationClassifier"]);
+    raw["newsgraph"] = serde_json::json!({
+        "task": "relation",
+        "classes": classes().iter().map(|c| c.map_or("no_relation".to_string(), |d| d.name())).collect::<Vec<_>>(),
+        "markers": MARKERS,
+        "max_len": max_len,
+        "representation": "entity-start markers, concatenated",
+    });
+    let path = dir.join("config.json");
+    let text = serde_json::to_string_pretty(&raw).map_err(|e| Error::Model(e.to_string()))?;
+    std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))?;
+    tokenizer.save(&dir.join("tokenizer.json"))?;
+    save_var_store(&net.vs, dir, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::relation_model::{Pair, RelationModel};
+    use crate::Engine;
+
+    /// A random tiny relation model saved by training's own `save` runs on ONNX Runtime (graph
+    /// without a head, head in Rust) with the probabilities of the libtorch network.
+    #[test]
+    fn the_saved_model_runs_on_onnx_runtime_like_the_trained_network() {
+        use tokenizers::models::wordpiece::WordPiece;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut vocab: Vec<String> = ["[PAD]", "[unused0]", "[unused1]", "[unused2]", "[unused3]"]
+            .into_iter()
+            .chain(["[UNK]", "[CLS]", "[SEP]"])
+            .map(String::from)
+            .collect();
+        vocab.extend((0..30).map(|i| format!("w{i}")));
+        let vocab_path = tmp.path().join("vocab.txt");
+        std::fs::write(&vocab_path, vocab.join("\n") + "\n").unwrap();
+        let wp = WordPiece::from_file(&vocab_path.to_string_lossy())
+            .unk_token("[UNK]".into())
+            .build()
+            .unwrap();
+        let tokenizer = TextTokenizer::new(tokenizers::Tokenizer::new(wp), &vocab_path).unwrap();
+        let raw = serde_json::json!({
+            "model_type": "bert", "vocab_size": vocab.len(), "hidden_size": 16,
+            "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 24,
+            "max_position_embeddings": 64, "type_vocab_size": 2, "hidden_act": "gelu",
+            "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+            "initializer_range": 0.02,
+        });
+        let config: BertConfig = serde_json::from_value(raw.clone()).unwrap();
+        tch::manual_seed(3);
+        let net = Net::new(&config, classes().len() as i64, Device::Cpu);
+        let mut vars: Vec<_> = net.vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        tch::no_grad(|| {
+            for (_, mut v) in vars {
+                let r = v.randn_like() * 0.5;
+                v.copy_(&r);
+            }
+        });
+        let dir = tmp.path().join("rel");
+        save(&net, &raw, &tokenizer, 32, &dir).unwrap();
+        // The folder holds f16 weights: compare with the network holding them too.
+        load_var_store(
+            &net.vs,
+            &dir.join("model.safetensors"),
+            "bert",
+            Missing::Error,
+        )
+        .unwrap();
+
+        let texts = ["w1 w2 w3 w4 w5 w6", "w7 w8 w9 w10 w11 w12 w13 w14 w15"];
+        let pairs = [
+            Pair {
+                text: texts[0],
+                e1: (0, 2),
+                e2: (9, 14),
+            },
+            Pair {
+                text: texts[1],
+                e1: (24, 31),
+                e2: (3, 5),
+            },
+        ];
+        let model = RelationModel::load(&dir, Engine::Onnx).unwrap();
+        let got = model.probs(&pairs).unwrap();
+        let encoder = PairEncoder::new(&tokenizer, 32).unwrap();
+        for (p, got) in pairs.iter().zip(got) {
+            let e = encoder
+                .encode(&tokenizer, p.text, p.e1, p.e2)
+                .unwrap()
+                .unwrap();
+            let [ids, mask, e1, e2, _] = batch_tensors(&[&(e, 0)], 0, Device::Cpu);
+            let want = tch::no_grad(|| net.forward(&ids, &mask, &e1, &e2, false))
+                .unwrap()
+                .softmax(-1, Kind::Float)
+                .view([-1]);
+            let want = Vec::<f32>::try_from(&want).unwrap();
+            let got = got.unwrap();
+            let diff = want
+                .iter()
+                .zip(&got)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            let top = want.iter().fold(0f32, |m, &v| m.max(v));
+            assert!(diff < 1e-5, "max |diff| {diff}");
+            assert!(top > 0.1, "the probabilities are flat ({top})");
+        }
+        let int8 = RelationModel::load(&dir, Engine::Auto).unwrap();
+        assert_eq!(int8.engine(), Engine::OnnxInt8);
+        assert_eq!(int8.predict(&pairs).unwrap().len(), 2);
+    }
+}
