@@ -1,0 +1,99 @@
+//! The shipped relation model (models/newsgraph-rel-minilm) end to end on sentences written for
+//! this test (not from KBP37): the relation, its direction, and the engines' agreement.
+use newsgraph::{Engine, Pair, RelationModel};
+use std::path::PathBuf;
+
+fn model_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/newsgraph-rel-minilm")
+}
+
+/// (text, first entity, second entity, acceptable answers).
+const CASES: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "Tim Cook is the chief executive of Apple .",
+        "Tim Cook",
+        "Apple",
+        &["per:employee_of(e1,e2)", "org:top_members/employees(e2,e1)"],
+    ),
+    (
+        "Google is based in Mountain View , California .",
+        "Google",
+        "Mountain View",
+        &["org:city_of_headquarters(e1,e2)"],
+    ),
+    (
+        "Barack Obama married Michelle Robinson in 1992 .",
+        "Barack Obama",
+        "Michelle Robinson",
+        &["per:spouse(e1,e2)"],
+    ),
+    (
+        "The carmaker Volkswagen , which is headquartered in Germany , said sales fell .",
+        "Volkswagen",
+        "Germany",
+        &["org:country_of_headquarters(e1,e2)"],
+    ),
+];
+
+fn pair<'a>(text: &'a str, a: &str, b: &str) -> Pair<'a> {
+    let span = |s: &str| {
+        let i = text.find(s).expect("entity in text");
+        (i, i + s.len())
+    };
+    Pair {
+        text,
+        e1: span(a),
+        e2: span(b),
+    }
+}
+
+#[test]
+fn the_shipped_model_finds_clear_relations_both_ways_in_int8_and_f32() {
+    let model = RelationModel::load(&model_dir(), Engine::Auto).unwrap();
+    assert_eq!(model.engine(), Engine::OnnxInt8);
+    int8_and_f32_agree_on_the_cases(&model);
+    for &(text, a, b, want) in CASES {
+        let p = model.predict(&[pair(text, a, b)]).unwrap()[0];
+        let got = p.relation.map_or("no_relation".to_string(), |d| d.name());
+        assert!(want.contains(&got.as_str()), "{text}: {got} ({})", p.score);
+        assert!(p.score > 0.3, "{text}: {got} with {}", p.score);
+        // The same pair the other way round: the mirrored answer.
+        let back = model.predict(&[pair(text, b, a)]).unwrap()[0];
+        let got_back = back
+            .relation
+            .map_or("no_relation".to_string(), |d| d.name());
+        let mirrored: Vec<String> = want
+            .iter()
+            .map(|w| {
+                w.replace("(e1,e2)", "(e2,x)")
+                    .replace("(e2,e1)", "(e1,e2)")
+                    .replace("(e2,x)", "(e2,e1)")
+            })
+            .collect();
+        assert!(mirrored.contains(&got_back), "{text} reversed: {got_back}");
+    }
+}
+
+/// (Called by the test above, so that the int8 model loads once: loading builds the graph.)
+fn int8_and_f32_agree_on_the_cases(int8: &RelationModel) {
+    let f32 = RelationModel::load(&model_dir(), Engine::Onnx).unwrap();
+    let pairs: Vec<Pair> = CASES.iter().map(|&(t, a, b, _)| pair(t, a, b)).collect();
+    let (x, y) = (int8.predict(&pairs).unwrap(), f32.predict(&pairs).unwrap());
+    for (a, b) in x.iter().zip(&y) {
+        assert_eq!(a.relation, b.relation);
+        assert!((a.score - b.score).abs() < 0.1, "{a:?} {b:?}");
+    }
+}
+
+#[test]
+fn a_folder_that_is_no_relation_model_is_named() {
+    let ner = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/newsgraph-ner-minilm");
+    let err = RelationModel::load(&ner, Engine::Auto)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a relation model"), "{err}");
+    let err = RelationModel::load(&model_dir(), Engine::RustBert)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("onnx"), "{err}");
+}
