@@ -13,6 +13,19 @@ pub(crate) enum Output {
     Hidden,
 }
 
+/// Turns scores into probabilities in place (max-shifted, so large scores do not overflow).
+pub(crate) fn softmax(v: &mut [f32]) {
+    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for x in v.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    for x in v.iter_mut() {
+        *x /= sum;
+    }
+}
+
 /// An inference engine: a batch in, `[rows, len, labels]` values out (row-major).
 pub(crate) trait Encoder: Send + Sync {
     /// Runs one batch (already checked: shapes, ids in the vocabulary, length within the

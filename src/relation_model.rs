@@ -3,7 +3,7 @@
 //! object start/end), classified from the encoder's states at the two start markers
 //! (entity-marker / entity-start representation, Baldini Soares et al. 2019).
 
-use crate::encoder::{Encoder, EncoderInput, Output};
+use crate::encoder::{softmax, Encoder, EncoderInput, Output};
 use crate::error::{Error, LoadError, Result};
 use crate::kbp37::Directed;
 use crate::model::{onnx, weights::Weights, Architecture, Engine};
@@ -346,27 +346,13 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-fn softmax(v: &mut [f32]) {
-    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for x in v.iter_mut() {
-        *x = (*x - max).exp();
-        sum += *x;
-    }
-    for x in v.iter_mut() {
-        *x /= sum;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A WordPiece vocabulary read the way a model folder's `vocab.txt` is.
     fn tokenizer() -> TextTokenizer {
-        use tokenizers::models::wordpiece::WordPiece;
-        use tokenizers::normalizers::bert::BertNormalizer;
-        use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
-        let vocab: Vec<&str> = vec![
+        let vocab = [
             "[PAD]",
             "[unused0]",
             "[unused1]",
@@ -384,16 +370,8 @@ mod tests {
             ".",
         ];
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("vocab.txt");
-        std::fs::write(&path, vocab.join("\n") + "\n").unwrap();
-        let wp = WordPiece::from_file(&path.to_string_lossy())
-            .unk_token("[UNK]".into())
-            .build()
-            .unwrap();
-        let mut tok = tokenizers::Tokenizer::new(wp);
-        tok.with_normalizer(Some(BertNormalizer::new(true, true, None, true)));
-        tok.with_pre_tokenizer(Some(BertPreTokenizer));
-        TextTokenizer::new(tok, std::path::Path::new("vocab")).unwrap()
+        std::fs::write(dir.path().join("vocab.txt"), vocab.join("\n") + "\n").unwrap();
+        TextTokenizer::from_dir(dir.path()).unwrap()
     }
 
     #[test]

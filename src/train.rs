@@ -198,6 +198,39 @@ fn batch_tensors(batch: &[&Example], pad: i64, device: Device) -> (Tensor, Tenso
     (mk(&ids), mk(&mask), mk(&casing), mk(&labels))
 }
 
+/// Length-bucketed batches of at most `steps` × `batch` items: shuffled, sorted by length
+/// within groups of 50 batches (little padding), and the batches shuffled again.
+pub(crate) fn bucketed_batches<'a, T>(
+    items: &'a [T],
+    batch: usize,
+    steps: usize,
+    rng: &mut rand::rngs::StdRng,
+    len: impl Fn(&T) -> usize,
+) -> Vec<Vec<&'a T>> {
+    let mut order: Vec<&T> = items.iter().collect();
+    order.shuffle(rng);
+    let mut batches: Vec<Vec<&T>> = Vec::new();
+    for group in order.chunks(batch * 50) {
+        let mut g = group.to_vec();
+        g.sort_by_key(|e| len(e));
+        batches.extend(g.chunks(batch).map(<[&T]>::to_vec));
+    }
+    batches.shuffle(rng);
+    batches.truncate(steps);
+    batches
+}
+
+/// The learning rate at `step` (from 1): linear warm-up to `peak` over `warmup` steps, then
+/// linear decay to zero at `total`.
+pub(crate) fn learning_rate(peak: f64, step: usize, warmup: f64, total: usize) -> f64 {
+    let (s, t) = (step as f64, total as f64);
+    if s < warmup {
+        peak * s / warmup
+    } else {
+        peak * ((t - s) / (t - warmup)).max(0.0)
+    }
+}
+
 /// Fine-tunes and keeps the model with the best dev F1 in `config.out` (weights as f16).
 pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result<TrainReport> {
     let started = Instant::now();
@@ -260,17 +293,13 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
     let mut global_step = 0usize;
     let scratch = config.out.with_extension("last");
     for epoch in 1..=config.epochs {
-        // Length-bucketed batches: shuffle, sort within large groups, shuffle the batches.
-        let mut order: Vec<&Example> = examples.iter().collect();
-        order.shuffle(&mut rng);
-        let mut batches: Vec<Vec<&Example>> = Vec::new();
-        for group in order.chunks(config.batch_size * 50) {
-            let mut g = group.to_vec();
-            g.sort_by_key(|e| e.ids.len());
-            batches.extend(g.chunks(config.batch_size).map(<[&Example]>::to_vec));
-        }
-        batches.shuffle(&mut rng);
-        batches.truncate(steps_per_epoch);
+        let batches = bucketed_batches(
+            &examples,
+            config.batch_size,
+            steps_per_epoch,
+            &mut rng,
+            |e| e.ids.len(),
+        );
         let (epoch_start, mut tokens, mut loss_sum) = (Instant::now(), 0usize, 0.0);
         for (step, batch) in batches.iter().enumerate() {
             let (ids, mask, casing, gold) = batch_tensors(batch, pad, config.device);
@@ -284,14 +313,12 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
                 0.0,
             );
             global_step += 1;
-            let gs = global_step as f64;
-            let lr = if gs < warmup_steps {
-                config.lr * gs / warmup_steps
-            } else {
-                config.lr
-                    * ((total_steps as f64 - gs) / (total_steps as f64 - warmup_steps)).max(0.0)
-            };
-            opt.set_lr(lr);
+            opt.set_lr(learning_rate(
+                config.lr,
+                global_step,
+                warmup_steps,
+                total_steps,
+            ));
             opt.backward_step_clip_norm(&loss, 1.0);
             loss_sum += loss.to_kind(Kind::Double).double_value(&[]);
             tokens += batch.iter().map(|e| e.ids.len()).sum::<usize>();

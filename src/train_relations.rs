@@ -9,7 +9,7 @@ use crate::kbp37::{Example, Scores};
 use crate::model::torch::{load_var_store, save_var_store, Missing};
 use crate::relation_model::{classes, Encoded, PairEncoder, MARKERS};
 use crate::tokenize::TextTokenizer;
-use rand::seq::SliceRandom;
+use crate::train::{bucketed_batches, learning_rate};
 use rand::SeedableRng;
 use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
 use std::path::{Path, PathBuf};
@@ -278,30 +278,21 @@ pub fn train_relations(
     let mut best = -1.0;
     let mut global_step = steps_per_epoch * start_epoch;
     for epoch in start_epoch + 1..=config.epochs {
-        let mut order: Vec<&(Encoded, i64)> = train.iter().collect();
-        order.shuffle(&mut rng);
-        let mut batches: Vec<Vec<&(Encoded, i64)>> = Vec::new();
-        for group in order.chunks(config.batch_size * 50) {
-            let mut g = group.to_vec();
-            g.sort_by_key(|e| e.0.ids.len());
-            batches.extend(g.chunks(config.batch_size).map(<[_]>::to_vec));
-        }
-        batches.shuffle(&mut rng);
-        batches.truncate(steps_per_epoch);
+        let batches = bucketed_batches(&train, config.batch_size, steps_per_epoch, &mut rng, |e| {
+            e.0.ids.len()
+        });
         let (epoch_start, mut seen, mut loss_sum) = (Instant::now(), 0usize, 0.0);
         for (step, batch) in batches.iter().enumerate() {
             let [ids, mask, e1, e2, gold] = batch_tensors(batch, pad, config.device);
             let logits = net.forward(&ids, &mask, &e1, &e2, true)?;
             let loss = logits.cross_entropy_for_logits(&gold);
             global_step += 1;
-            let gs = global_step as f64;
-            let lr = if gs < warmup_steps {
-                config.lr * gs / warmup_steps
-            } else {
-                config.lr
-                    * ((total_steps as f64 - gs) / (total_steps as f64 - warmup_steps)).max(0.0)
-            };
-            opt.set_lr(lr);
+            opt.set_lr(learning_rate(
+                config.lr,
+                global_step,
+                warmup_steps,
+                total_steps,
+            ));
             opt.backward_step_clip_norm(&loss, 1.0);
             loss_sum += loss.to_kind(Kind::Double).double_value(&[]);
             seen += batch.len();
@@ -370,7 +361,6 @@ mod tests {
     /// without a head, head in Rust) with the probabilities of the libtorch network.
     #[test]
     fn the_saved_model_runs_on_onnx_runtime_like_the_trained_network() {
-        use tokenizers::models::wordpiece::WordPiece;
         let tmp = tempfile::tempdir().unwrap();
         let mut vocab: Vec<String> = ["[PAD]", "[unused0]", "[unused1]", "[unused2]", "[unused3]"]
             .into_iter()
@@ -378,13 +368,8 @@ mod tests {
             .map(String::from)
             .collect();
         vocab.extend((0..30).map(|i| format!("w{i}")));
-        let vocab_path = tmp.path().join("vocab.txt");
-        std::fs::write(&vocab_path, vocab.join("\n") + "\n").unwrap();
-        let wp = WordPiece::from_file(&vocab_path.to_string_lossy())
-            .unk_token("[UNK]".into())
-            .build()
-            .unwrap();
-        let tokenizer = TextTokenizer::new(tokenizers::Tokenizer::new(wp), &vocab_path).unwrap();
+        std::fs::write(tmp.path().join("vocab.txt"), vocab.join("\n") + "\n").unwrap();
+        let tokenizer = TextTokenizer::from_dir(tmp.path()).unwrap();
         let raw = serde_json::json!({
             "model_type": "bert", "vocab_size": vocab.len(), "hidden_size": 16,
             "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 24,

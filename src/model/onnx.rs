@@ -705,17 +705,9 @@ impl Encoder for OnnxFile {
         let mut logits = data.to_vec();
         // NerModel checks the length (config.json's labels) for every engine.
         if output == Output::Probs {
-            for row in logits.chunks_mut(self.labels) {
-                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0.0;
-                for v in row.iter_mut() {
-                    *v = (*v - max).exp();
-                    sum += *v;
-                }
-                for v in row.iter_mut() {
-                    *v /= sum;
-                }
-            }
+            logits
+                .chunks_mut(self.labels)
+                .for_each(crate::encoder::softmax);
         }
         Ok(logits)
     }
