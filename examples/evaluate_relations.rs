@@ -21,7 +21,7 @@ use clap::Parser;
 use newsgraph::kbp37::{self, Scores};
 use newsgraph::{Engine, Pair, RelationKind, RelationModel};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -61,7 +61,7 @@ fn run() -> Result<()> {
     }
 }
 
-fn run_kbp37(args: &Args, file: &PathBuf, model: &RelationModel) -> Result<()> {
+fn run_kbp37(args: &Args, file: &Path, model: &RelationModel) -> Result<()> {
     let examples = kbp37::read(file).context("reading --kbp37")?;
     let started = Instant::now();
     let pairs: Vec<Pair> = examples
@@ -179,7 +179,7 @@ fn conll04_type(kind: RelationKind, head: &str, tail: &str) -> Option<(&'static 
     fits.then_some((name, swap))
 }
 
-fn run_conll04(args: &Args, file: &PathBuf, model: &RelationModel) -> Result<()> {
+fn run_conll04(args: &Args, file: &Path, model: &RelationModel) -> Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let sentences: Vec<Sentence> = serde_json::from_str(&text)

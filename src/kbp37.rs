@@ -151,7 +151,8 @@ impl Scores {
     /// let s = Scores::new([(a, a), (a, b), (None, a)]);
     /// // per:title(e1,e2): P 1/2, R 1/2; per:title(e2,e1): P 0/1, R 0/0.
     /// assert!((s.macro_f1() - 0.25).abs() < 1e-9);
-    /// assert!((s.micro_f1() - 1.0 / 3.0).abs() < 1e-9);
+    /// // Micro: 1 correct of 3 predicted and 2 gold: P 1/3, R 1/2, F1 0.4.
+    /// assert!((s.micro_f1() - 0.4).abs() < 1e-9);
     /// ```
     pub fn new(pairs: impl IntoIterator<Item = (Option<Directed>, Option<Directed>)>) -> Self {
         let mut counts: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
