@@ -116,16 +116,15 @@ fn run_kbp37(args: &Args, file: &Path, model: &RelationModel) -> Result<()> {
         examples.len() as f64 / seconds,
         model.engine()
     );
-    println!(
-        "{}",
+    summary(
+        args,
+        file,
+        model,
         serde_json::json!({
-            "file": file.display().to_string(),
-            "model": args.model.display().to_string(),
-            "engine": model.engine().as_str(),
             "examples": examples.len(),
-            "macro_f1": (macro_f1 * 10000.0).round() / 100.0,
-            "micro_f1": (micro_f1 * 10000.0).round() / 100.0,
-        })
+            "macro_f1": percent(macro_f1),
+            "micro_f1": percent(micro_f1),
+        }),
     );
     Ok(())
 }
@@ -307,16 +306,33 @@ fn run_conll04(args: &Args, file: &Path, model: &RelationModel) -> Result<()> {
         "\nall five types: P {:.2} R {:.2} F1 {:.2}; the three the model covers (Work_For, OrgBased_In, Live_In): F1 {:.2} ({} sentences, {} pairs, {:.1} s)",
         ap * 100.0, ar * 100.0, af * 100.0, cf * 100.0, sentences.len(), pairs_total, started.elapsed().as_secs_f64()
     );
-    println!(
-        "{}",
+    summary(
+        args,
+        file,
+        model,
         serde_json::json!({
-            "file": file.display().to_string(),
-            "model": args.model.display().to_string(),
-            "engine": model.engine().as_str(),
             "sentences": sentences.len(),
-            "f1_all_types": (af * 10000.0).round() / 100.0,
-            "f1_covered_types": (cf * 10000.0).round() / 100.0,
-        })
+            "f1_all_types": percent(af),
+            "f1_covered_types": percent(cf),
+        }),
     );
     Ok(())
+}
+
+/// A fraction as a percentage with two decimals.
+fn percent(x: f64) -> f64 {
+    (x * 10000.0).round() / 100.0
+}
+
+/// The last line: the run's file, model and engine, and its scores, as JSON.
+fn summary(args: &Args, file: &Path, model: &RelationModel, scores: serde_json::Value) {
+    let mut line = serde_json::json!({
+        "file": file.display().to_string(),
+        "model": args.model.display().to_string(),
+        "engine": model.engine().as_str(),
+    });
+    if let (Some(l), Some(s)) = (line.as_object_mut(), scores.as_object()) {
+        l.extend(s.clone());
+    }
+    println!("{line}");
 }

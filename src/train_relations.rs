@@ -146,23 +146,26 @@ fn batch_tensors(batch: &[&(Encoded, i64)], pad: i64, device: Device) -> [Tensor
     ]
 }
 
-/// Encodes examples with their class index; returns them and how many did not fit.
+/// An encoded example and its class index.
+type Labelled = (Encoded, i64);
+
+/// Encodes examples with their class index; returns those that fit and, per example, whether
+/// it did not.
 fn encode_all(
     examples: &[Example],
     encoder: &PairEncoder,
     tokenizer: &TextTokenizer,
-) -> Result<(Vec<(Encoded, i64)>, usize)> {
+) -> Result<(Vec<Labelled>, Vec<bool>)> {
     let classes = classes();
-    let (mut out, mut skipped) = (Vec::with_capacity(examples.len()), 0);
+    let (mut out, mut skipped) = (Vec::with_capacity(examples.len()), Vec::new());
     for ex in examples {
         let class = classes
             .iter()
             .position(|c| *c == ex.label)
             .ok_or_else(|| Error::input(&ex.id, "a label outside the relation classes"))?;
-        match encoder.encode(tokenizer, &ex.text, ex.e1, ex.e2)? {
-            Some(e) => out.push((e, class as i64)),
-            None => skipped += 1,
-        }
+        let e = encoder.encode(tokenizer, &ex.text, ex.e1, ex.e2)?;
+        skipped.push(e.is_none());
+        out.extend(e.map(|e| (e, class as i64)));
     }
     Ok((out, skipped))
 }
@@ -246,16 +249,8 @@ pub fn train_relations(
     load_var_store(&net.vs, &weights, "bert", Missing::FreshHead)?;
 
     let (train, skipped) = encode_all(&config.train, &encoder, &tokenizer)?;
-    let dev_fit: Vec<bool> = config
-        .dev
-        .iter()
-        .map(|ex| {
-            Ok(encoder
-                .encode(&tokenizer, &ex.text, ex.e1, ex.e2)?
-                .is_none())
-        })
-        .collect::<Result<_>>()?;
-    let (dev, _) = encode_all(&config.dev, &encoder, &tokenizer)?;
+    let skipped = skipped.iter().filter(|&&s| s).count();
+    let (dev, dev_skipped) = encode_all(&config.dev, &encoder, &tokenizer)?;
     let pad = tokenizer.pad_id() as i64;
     let steps_per_epoch = train
         .len()
@@ -305,7 +300,7 @@ pub fn train_relations(
             });
         }
         let pred = predict(&net, &dev, pad, config.device)?;
-        let s = scores(&config.dev, &dev, &pred, &dev_fit);
+        let s = scores(&config.dev, &dev, &pred, &dev_skipped);
         let (macro_f1, micro_f1) = (s.macro_f1(), s.micro_f1());
         report.epochs.push((epoch, macro_f1, micro_f1));
         let epoch_dir = config.out.with_extension(format!("epoch-{epoch}"));
