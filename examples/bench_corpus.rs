@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example bench_corpus -- ../shared/corpus/bbc --limit 300 \
-//!     --engine-threads 1,2 --batch 8,16,32 --engine onnx-int8,onnx
+//!     --engine-threads 1,2 --batch 8,16,32 --engine onnx-int8,onnx --relations model,rules
 //! ```
 use anyhow::{bail, Result};
 use clap::Parser;
@@ -38,6 +38,10 @@ struct Args {
     /// Forward-pass engines to measure, comma-separated.
     #[arg(long, default_value = "auto", value_delimiter = ',')]
     engine: Vec<Engine>,
+    /// Relation sources to measure, comma-separated: `model` (the learned model and the
+    /// rules: the default pipeline) or `rules` (rules only).
+    #[arg(long, default_value = "model", value_delimiter = ',', value_parser = ["model", "rules"])]
+    relations: Vec<String>,
     /// Timed runs per configuration (the median is reported).
     #[arg(long, default_value_t = 3)]
     repeat: usize,
@@ -120,7 +124,11 @@ fn main() -> Result<()> {
         .map(|a| a.text.split_whitespace().count())
         .sum();
     let mut results = Vec::new();
-    for &engine in &args.engine {
+    for (engine, relations) in args
+        .engine
+        .iter()
+        .flat_map(|&e| args.relations.iter().map(move |r| (e, r)))
+    {
         for &batch in &args.batch {
             for (&threads, &engine_threads) in args
                 .threads
@@ -132,7 +140,10 @@ fn main() -> Result<()> {
                     .threads(threads)
                     .engine_threads(engine_threads)
                     .engine(engine)
-                    .overlap(args.overlap);
+                    .overlap(args.overlap)
+                    .relation_model(
+                        (relations == "model").then(newsgraph::default_relation_model_dir),
+                    );
                 let pipeline = Pipeline::load(&model_dir, options)?;
                 let stats = pipeline.window_stats(&articles)?;
                 let forward = forward_tokens_per_s(&pipeline, threads, batch)?;
@@ -151,6 +162,7 @@ fn main() -> Result<()> {
                 let secs = times[times.len() / 2];
                 let r = serde_json::json!({
                     "engine": pipeline.model().engine().as_str(),
+                    "relations": relations,
                     "threads": threads,
                     "engine_threads": engine_threads,
                     "batch": batch,

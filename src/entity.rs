@@ -230,6 +230,32 @@ pub fn join_possessive_institutions(text: &str, entities: &mut Vec<Entity>) {
     }
 }
 
+/// Abbreviations whose period is part of a name ("Hartford, Conn.", "Acme Corp.").
+const ABBREVIATIONS: &[&str] = &[
+    "Ala", "Ariz", "Ark", "Calif", "Colo", "Conn", "Del", "Fla", "Ga", "Ill", "Ind", "Kan", "Ky",
+    "La", "Mass", "Md", "Mich", "Minn", "Miss", "Mo", "Mont", "Neb", "Nev", "Okla", "Ore", "Pa",
+    "Tenn", "Tex", "Va", "Vt", "Wash", "Wis", "Wyo", "Corp", "Inc", "Co", "Ltd", "Bros", "Jr",
+    "Sr", "Mt", "St",
+];
+
+/// Gives an abbreviated name its period: a mention directly followed by "." whose last word
+/// is an abbreviation ("Conn", "Corp") or which holds periods already ("U.S", "S.C") ends
+/// after the period, as news style and annotation conventions (CoNLL04, OntoNotes) write it.
+pub fn attach_abbreviation_periods(text: &str, entities: &mut [Entity]) {
+    for e in entities.iter_mut() {
+        if text.get(e.end..e.end + 1) != Some(".") {
+            continue;
+        }
+        let last = e.text.rsplit([' ', '.']).next().unwrap_or("");
+        let dotted = e.text.contains('.') && last.len() <= 2;
+        if dotted || ABBREVIATIONS.contains(&last) {
+            e.end += 1;
+            e.char_end += 1;
+            e.text.push('.');
+        }
+    }
+}
+
 /// Test helper: entities for `(text, kind)` pairs found in order in `text`; mentions with the
 /// same text share a cluster id.
 #[cfg(test)]

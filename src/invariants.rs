@@ -208,7 +208,7 @@ pub fn rules(text: &str, mut ents: Vec<Entity>, date: Option<NaiveDate>) {
     }
     check_clusters(&ents, &clusters);
     check_quotes(text, &crate::quote::find(text, &ents), clusters.len());
-    let rels = crate::relation::find(text, &ents);
+    let rels = crate::relation::rules::find(text, &ents);
     check_relations(text, &rels, clusters.len());
     // Entity scores are in 0..=1 here, and so are the rules' precisions.
     assert!(

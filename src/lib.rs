@@ -29,6 +29,7 @@
 mod clean;
 mod cluster;
 pub mod conll;
+pub mod conll04;
 mod decode;
 mod encoder;
 mod entity;
@@ -48,7 +49,7 @@ mod pipeline;
 mod proptests;
 mod quote;
 mod relation;
-mod relation_model;
+
 mod segment;
 mod temporal;
 mod tokenize;
@@ -66,10 +67,10 @@ pub use error::{Error, LoadError, Result};
 pub use input::Article;
 pub use model::{onnx_runtime_available, Architecture, Engine, ModelConfig, NerModel};
 pub use output::Document;
-pub use pipeline::{Pipeline, PipelineOptions, Stream, WindowStats};
+pub use pipeline::{Pipeline, PipelineOptions, Stream, WindowStats, RELATION_THRESHOLD};
 pub use quote::Quote;
 pub use relation::{Evidence, Relation, RelationKind};
-pub use relation_model::{Pair, Prediction, RelationModel};
+pub use relation::{Pair, Prediction, RelationModel};
 pub use temporal::{Temporal, TemporalLabel, Value as TemporalValue};
 
 use std::path::PathBuf;
@@ -85,5 +86,19 @@ pub fn default_model_dir() -> PathBuf {
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("models")
             .join(DEFAULT_MODEL),
+    }
+}
+
+/// Name of the default relation model's folder under `models/`.
+pub const DEFAULT_RELATION_MODEL: &str = "newsgraph-rel-minilm";
+
+/// The default relation model folder: `$NEWSGRAPH_RELATION_MODEL` if set, else
+/// `models/newsgraph-rel-minilm` in this crate's source tree.
+pub fn default_relation_model_dir() -> PathBuf {
+    match std::env::var_os("NEWSGRAPH_RELATION_MODEL") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("models")
+            .join(DEFAULT_RELATION_MODEL),
     }
 }

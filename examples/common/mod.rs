@@ -29,6 +29,15 @@ pub struct PipelineArgs {
     /// Forward-pass engine: auto, onnx-int8, onnx, onnx-file or rust-bert (feature `torch`).
     #[arg(long, default_value = "auto")]
     pub engine: Engine,
+    /// Relation model folder; default: the shipped one.
+    #[arg(long, conflicts_with = "no_relation_model")]
+    pub relation_model: Option<PathBuf>,
+    /// Relations from the rules only (no relation model: faster).
+    #[arg(long)]
+    pub no_relation_model: bool,
+    /// A learned relation is kept from this probability on.
+    #[arg(long, default_value_t = newsgraph::RELATION_THRESHOLD)]
+    pub relation_threshold: f32,
 }
 
 impl PipelineArgs {
@@ -48,6 +57,16 @@ impl PipelineArgs {
             .overlap(self.overlap)
             .aggregation(self.aggregation)
             .engine(self.engine)
+            .relation_threshold(self.relation_threshold)
+            .relation_model(if self.no_relation_model {
+                None
+            } else {
+                Some(
+                    self.relation_model
+                        .clone()
+                        .unwrap_or_else(newsgraph::default_relation_model_dir),
+                )
+            })
     }
 }
 

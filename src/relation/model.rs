@@ -3,7 +3,9 @@
 //! object start/end), classified from the encoder's states at the two start markers
 //! (entity-marker / entity-start representation, Baldini Soares et al. 2019).
 
+use super::candidates::decide;
 use crate::encoder::{softmax, Encoder, EncoderInput, Output};
+use crate::entity::EntityKind;
 use crate::error::{Error, LoadError, Result};
 use crate::kbp37::Directed;
 use crate::model::{onnx, weights::Weights, Architecture, Engine};
@@ -11,16 +13,20 @@ use crate::tokenize::TextTokenizer;
 use serde_json::Value;
 use std::path::Path;
 
+/// Pairs per forward pass.
+pub(crate) const BATCH: usize = 64;
+
 /// The marker tokens: first entity start and end, second entity start and end.
 pub(crate) const MARKERS: [&str; 4] = ["[unused0]", "[unused1]", "[unused2]", "[unused3]"];
 
-/// The classes: `no_relation`, then every KBP37 relation in both directions.
+/// The classes a relation model is trained on: `no_relation`, then every KBP37 relation and
+/// `loc:located_in` (from CoNLL04), each in both directions.
 #[cfg(any(test, feature = "torch"))]
 pub(crate) fn classes() -> Vec<Option<Directed>> {
     use crate::relation::RelationKind;
     let mut out = vec![None];
     for kind in RelationKind::ALL {
-        if matches!(kind, RelationKind::PerSpokeTo | RelationKind::LocLocatedIn) {
+        if matches!(kind, RelationKind::PerSpokeTo) {
             continue;
         }
         for reversed in [false, true] {
@@ -38,12 +44,16 @@ pub(crate) struct Encoded {
     pub(crate) e2: usize,
 }
 
-/// Turns (text, span, span) into marked token ids of at most `max_len` tokens.
+/// Turns (text, span, span) into marked token ids of at most `max_len` tokens; with a
+/// `context`, only that many tokens are kept on each side of the pair.
 pub(crate) struct PairEncoder {
     markers: [u32; 4],
     cls: u32,
     sep: u32,
     max_len: usize,
+    pub(crate) context: Option<usize>,
+    /// Pairs spanning more tokens than this (markers included) are not classified.
+    pub(crate) max_span: Option<usize>,
 }
 
 impl PairEncoder {
@@ -64,6 +74,8 @@ impl PairEncoder {
             cls: tokenizer.cls_id(),
             sep: tokenizer.sep_id(),
             max_len,
+            context: None,
+            max_span: None,
         })
     }
 
@@ -89,7 +101,7 @@ impl PairEncoder {
         let mut events = [(e1.0, 1, 0usize), (e1.1, 0, 1), (e2.0, 1, 2), (e2.1, 0, 3)];
         events.sort();
         let mut body: Vec<u32> = Vec::new();
-        let (mut p1, mut p2, mut at) = (0, 0, 0);
+        let (mut p1, mut p2, mut last, mut at) = (0, 0, 0, 0);
         for (pos, _, m) in events {
             body.extend(tokenizer.tokenize(&text[at..pos])?.ids);
             match m {
@@ -97,10 +109,20 @@ impl PairEncoder {
                 2 => p2 = body.len(),
                 _ => {}
             }
+            last = body.len();
             body.push(self.markers[m]);
             at = pos;
         }
         body.extend(tokenizer.tokenize(&text[at..])?.ids);
+        if self.max_span.is_some_and(|m| last + 1 - p1.min(p2) > m) {
+            return Ok(None);
+        }
+        if let Some(c) = self.context {
+            let first = p1.min(p2).saturating_sub(c);
+            body.truncate((last + 1 + c).min(body.len()));
+            body.drain(..first);
+            (p1, p2) = (p1 - first, p2 - first);
+        }
         let budget = self.max_len - 2;
         let start = if body.len() <= budget {
             0
@@ -181,8 +203,14 @@ impl std::fmt::Debug for RelationModel {
 }
 
 impl RelationModel {
-    /// Loads a relation model folder; `engine` is `Auto` (int8), `OnnxInt8` or `Onnx`.
+    /// Loads a relation model folder; `engine` is `Auto` (int8), `OnnxInt8` or `Onnx`. The
+    /// engine uses every core; see [`load_with_threads`](Self::load_with_threads).
     pub fn load(dir: &Path, engine: Engine) -> Result<Self> {
+        Self::load_with_threads(dir, engine, 0)
+    }
+
+    /// Loads a relation model folder whose engine uses `threads` threads (0: every core).
+    pub fn load_with_threads(dir: &Path, engine: Engine, threads: usize) -> Result<Self> {
         let engine = match engine {
             Engine::Auto => Engine::OnnxInt8,
             e @ (Engine::Onnx | Engine::OnnxInt8) => e,
@@ -243,7 +271,7 @@ impl RelationModel {
             casing: false,
             labels: None,
         };
-        let encoder = Box::new(onnx::OnnxBert::new(&weights, &spec, engine, 0)?);
+        let encoder = Box::new(onnx::OnnxBert::new(&weights, &spec, engine, threads)?);
         Ok(RelationModel {
             pad: tokenizer.pad_id(),
             tokenizer,
@@ -254,6 +282,15 @@ impl RelationModel {
             bias,
             hidden,
         })
+    }
+
+    /// Keeps only `context` tokens on each side of a pair (`None`: the whole sentence, up to
+    /// the model's input length), and leaves pairs that span more than `max_span` tokens
+    /// unclassified (`None` from [`probs`](Self::probs)). Both make the model faster; the
+    /// README gives what they cost in accuracy.
+    pub fn set_input_limits(&mut self, context: Option<usize>, max_span: Option<usize>) {
+        self.pairs.context = context;
+        self.pairs.max_span = max_span;
     }
 
     /// The engine the encoder runs on.
@@ -271,34 +308,58 @@ impl RelationModel {
     pub fn probs(&self, pairs: &[Pair]) -> Result<Vec<Option<Vec<f32>>>> {
         let encoded = pairs
             .iter()
-            .map(|p| self.pairs.encode(&self.tokenizer, p.text, p.e1, p.e2))
+            .map(|p| self.encode(p))
             .collect::<Result<Vec<_>>>()?;
         let mut order: Vec<usize> = (0..pairs.len()).filter(|&i| encoded[i].is_some()).collect();
         order.sort_by_key(|&i| encoded[i].as_ref().map_or(0, |e| e.ids.len()));
         let mut out: Vec<Option<Vec<f32>>> = vec![None; pairs.len()];
-        for chunk in order.chunks(32) {
+        for chunk in order.chunks(BATCH) {
             let rows: Vec<&Encoded> = chunk.iter().filter_map(|&i| encoded[i].as_ref()).collect();
-            let len = rows.iter().map(|e| e.ids.len()).max().unwrap_or(2);
-            let mut input = EncoderInput::new(rows.len(), len);
-            input.ids.fill(self.pad as i32);
-            for (r, e) in rows.iter().enumerate() {
-                for (j, &id) in e.ids.iter().enumerate() {
-                    input.ids[r * len + j] = id as i32;
-                    input.mask[r * len + j] = 1;
-                }
+            for (p, &i) in self.run(&rows)?.into_iter().zip(chunk) {
+                out[i] = Some(p);
             }
-            input.check()?;
-            let hidden = self.encoder.run(&input, Output::Hidden)?;
-            let h = self.hidden;
-            if hidden.len() != rows.len() * len * h {
-                return Err(Error::Model(format!(
-                    "the encoder returned {} values for {}×{} tokens of {h} dimensions",
-                    hidden.len(),
-                    rows.len(),
-                    len
-                )));
+        }
+        Ok(out)
+    }
+
+    /// The marked token ids of a pair; `None` when its entities are too far apart.
+    pub(crate) fn encode(&self, pair: &Pair) -> Result<Option<Encoded>> {
+        self.pairs
+            .encode(&self.tokenizer, pair.text, pair.e1, pair.e2)
+    }
+
+    /// One forward pass over encoded pairs: their class probabilities.
+    pub(crate) fn run(&self, rows: &[&Encoded]) -> Result<Vec<Vec<f32>>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let len = rows.iter().map(|e| e.ids.len()).max().unwrap_or(2);
+        let mut input = EncoderInput::new(rows.len(), len);
+        input.ids.fill(self.pad as i32);
+        for (r, e) in rows.iter().enumerate() {
+            if e.e1 >= e.ids.len() || e.e2 >= e.ids.len() {
+                return Err(Error::Model("a marker position outside its pair".into()));
             }
-            for ((r, e), &i) in rows.iter().enumerate().zip(chunk) {
+            for (j, &id) in e.ids.iter().enumerate() {
+                input.ids[r * len + j] = id as i32;
+                input.mask[r * len + j] = 1;
+            }
+        }
+        input.check()?;
+        let hidden = self.encoder.run(&input, Output::Hidden)?;
+        let h = self.hidden;
+        if hidden.len() != rows.len() * len * h {
+            return Err(Error::Model(format!(
+                "the encoder returned {} values for {}×{} tokens of {h} dimensions",
+                hidden.len(),
+                rows.len(),
+                len
+            )));
+        }
+        Ok(rows
+            .iter()
+            .enumerate()
+            .map(|(r, e)| {
                 let state = |pos: usize| &hidden[(r * len + pos) * h..(r * len + pos + 1) * h];
                 let (a, b) = (state(e.e1), state(e.e2));
                 let mut logits: Vec<f32> = self
@@ -311,10 +372,63 @@ impl RelationModel {
                     })
                     .collect();
                 softmax(&mut logits);
-                out[i] = Some(logits);
-            }
+                logits
+            })
+            .collect())
+    }
+
+    /// The answer for each pair whose entities' kinds are known (your own NER, a gazetteer):
+    /// the most probable class whose subject and object kinds fit the relation (a `per:*`
+    /// subject is a person, `org:*_of_headquarters` joins an organization and a place, …), or
+    /// `no_relation`; a relation below `threshold` is `no_relation` with its score. This is
+    /// what the [`Pipeline`](crate::Pipeline) does for the pairs of a sentence.
+    ///
+    /// ```no_run
+    /// # fn main() -> newsgraph::Result<()> {
+    /// use newsgraph::{Engine, EntityKind, Pair, RelationModel};
+    /// let model = RelationModel::load(&newsgraph::default_relation_model_dir(), Engine::Auto)?;
+    /// let text = "Tim Cook is the chief executive of Apple.";
+    /// let pair = Pair { text, e1: (0, 8), e2: (35, 40) };
+    /// let kinds = (EntityKind::Person, EntityKind::Organization);
+    /// let p = model.predict_typed(&[pair], &[kinds], 0.5)?;
+    /// assert_eq!(p[0].relation.unwrap().kind.as_str(), "per:employee_of");
+    /// # Ok(()) }
+    /// ```
+    pub fn predict_typed(
+        &self,
+        pairs: &[Pair],
+        kinds: &[(EntityKind, EntityKind)],
+        threshold: f32,
+    ) -> Result<Vec<Prediction>> {
+        if kinds.len() != pairs.len() {
+            return Err(Error::Setting(format!(
+                "{} pairs but {} kind pairs",
+                pairs.len(),
+                kinds.len()
+            )));
         }
-        Ok(out)
+        Ok(self
+            .probs(pairs)?
+            .into_iter()
+            .zip(kinds)
+            .map(|(p, (k1, k2))| {
+                let p = p.unwrap_or_default();
+                match decide(&self.classes, &p, k1, k2, 0.0) {
+                    Some((d, score)) if score >= threshold => Prediction {
+                        relation: Some(d),
+                        score,
+                    },
+                    Some((_, score)) => Prediction {
+                        relation: None,
+                        score,
+                    },
+                    None => Prediction {
+                        relation: None,
+                        score: p.first().copied().unwrap_or(0.0),
+                    },
+                }
+            })
+            .collect())
     }
 
     /// The most probable class of each pair; a pair too long for the model is `no_relation`
@@ -411,9 +525,9 @@ mod tests {
     }
 
     #[test]
-    fn there_are_37_classes() {
+    fn there_are_39_classes() {
         let c = classes();
-        assert_eq!(c.len(), 37);
+        assert_eq!(c.len(), 39);
         assert_eq!(c[0], None);
     }
 }
