@@ -42,6 +42,13 @@ struct Args {
     /// rules: the default pipeline) or `rules` (rules only).
     #[arg(long, default_value = "model", value_delimiter = ',', value_parser = ["model", "rules"])]
     relations: Vec<String>,
+    /// Tokens of context the relation model sees on each side of a pair (default: the
+    /// pipeline's; 0 … 512).
+    #[arg(long)]
+    relation_context: Option<usize>,
+    /// Pairs spanning more tokens are not classified (default: the pipeline's).
+    #[arg(long)]
+    relation_max_span: Option<usize>,
     /// Timed runs per configuration (the median is reported).
     #[arg(long, default_value_t = 3)]
     repeat: usize,
@@ -144,6 +151,10 @@ fn main() -> Result<()> {
                     .relation_model(
                         (relations == "model").then(newsgraph::default_relation_model_dir),
                     );
+                let options = options
+                    .clone()
+                    .relation_context(args.relation_context.or(options.relation_context))
+                    .relation_max_span(args.relation_max_span.or(options.relation_max_span));
                 let pipeline = Pipeline::load(&model_dir, options)?;
                 let stats = pipeline.window_stats(&articles)?;
                 let forward = forward_tokens_per_s(&pipeline, threads, batch)?;

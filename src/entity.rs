@@ -322,3 +322,28 @@ mod doc_examples {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abbreviations_keep_their_period_and_sentences_do_not() {
+        let text = "Smith of Hartford, Conn. met U.S. and Acme Corp. staff in Paris.";
+        let mut e = test_mentions(
+            text,
+            &[
+                ("Smith", EntityKind::Person),
+                ("Conn", EntityKind::Location),
+                ("U.S", EntityKind::Location),
+                ("Acme Corp", EntityKind::Organization),
+                ("Paris", EntityKind::Location),
+            ],
+        );
+        attach_abbreviation_periods(text, &mut e);
+        let got: Vec<&str> = e.iter().map(|e| &text[e.start..e.end]).collect();
+        assert_eq!(got, ["Smith", "Conn.", "U.S.", "Acme Corp.", "Paris"]);
+        assert!(e.iter().all(|e| text[e.start..e.end] == e.text));
+        assert_eq!(e[1].char_end - e[1].char_start, 5);
+    }
+}

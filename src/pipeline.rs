@@ -175,7 +175,7 @@ impl PipelineOptions {
 }
 
 /// The default [`PipelineOptions::relation_threshold`].
-pub const RELATION_THRESHOLD: f32 = 0.5;
+pub const RELATION_THRESHOLD: f32 = 0.1;
 
 /// Runs a model over articles.
 ///
@@ -467,7 +467,6 @@ impl Pipeline {
     /// costs only its articles.
     fn relate(&self, model: &RelationModel, articles: &[Article], docs: &mut [Result<Document>]) {
         type Encodings = Vec<(Candidate, Option<Encoded>)>;
-        let t0 = std::time::Instant::now();
         let encoded: Vec<Result<Encodings>> = articles
             .par_iter()
             .zip(docs.par_iter())
@@ -489,16 +488,6 @@ impl Pipeline {
             }
         }
         all.sort_unstable();
-        if std::env::var_os("NG_DEBUG").is_some() {
-            let toks: usize = all.iter().map(|x| x.0).sum();
-            eprintln!(
-                "DEBUG pairs {} tokens {} articles {} encode {:?}",
-                all.len(),
-                toks,
-                articles.len(),
-                t0.elapsed()
-            );
-        }
         let batches: Vec<&[(usize, usize, usize)]> = all.chunks(BATCH).collect();
         let outputs: Vec<Result<Vec<Vec<f32>>>> = batches
             .par_iter()
@@ -512,9 +501,6 @@ impl Pipeline {
                 })
             })
             .collect();
-        if std::env::var_os("NG_DEBUG").is_some() {
-            eprintln!("DEBUG run done {:?}", t0.elapsed());
-        }
         let mut answers: Vec<Vec<(Candidate, crate::kbp37::Directed, f32)>> =
             vec![Vec::new(); articles.len()];
         let threshold = self.options.relation_threshold;

@@ -224,13 +224,16 @@ fn encode_all(
     Ok((out, skipped))
 }
 
+/// A CoNLL04 pair and whether it fit the input length.
+type FitPair = (conll04::LabelledPair, bool);
+
 /// CoNLL04's candidate pairs, encoded with their allowed classes; also the pairs (in the same
 /// order, with `None` where the pair did not fit).
 fn encode_conll04(
     sentences: &[Sentence],
     encoder: &PairEncoder,
     tokenizer: &TextTokenizer,
-) -> Result<(Vec<Labelled>, Vec<(conll04::LabelledPair, bool)>)> {
+) -> Result<(Vec<Labelled>, Vec<FitPair>)> {
     let classes = classes();
     let texts = sentences
         .iter()
@@ -267,7 +270,7 @@ fn encode_conll04(
 /// CoNLL04 strict micro-F1 (four mapped types) of predictions over the encoded pairs.
 fn conll04_f1(
     sentences: &[Sentence],
-    pairs: &[(conll04::LabelledPair, bool)],
+    pairs: &[FitPair],
     pred: &[i64],
 ) -> f64 {
     let classes = classes();
@@ -552,6 +555,19 @@ fn save(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_loss_of_a_set_is_minus_the_log_of_its_probability() {
+        let logits = Tensor::from_slice(&[1.0f32, 2.0, 3.0, 0.5, 0.5, 0.5]).view([2, 3]);
+        let allowed = Tensor::from_slice(&[0.0f32, 1.0, 1.0, 1.0, 0.0, 0.0]).view([2, 3]);
+        let got = set_loss(&logits, &allowed).double_value(&[]);
+        let p = |row: [f64; 3], keep: &[usize]| {
+            let z: f64 = row.iter().map(|x| x.exp()).sum();
+            keep.iter().map(|&i| row[i].exp()).sum::<f64>() / z
+        };
+        let want = -(p([1.0, 2.0, 3.0], &[1, 2]).ln() + p([0.5; 3], &[0]).ln()) / 2.0;
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+    }
+
     use super::*;
     use crate::relation::model::{Pair, RelationModel};
     use crate::Engine;

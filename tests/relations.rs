@@ -97,3 +97,84 @@ fn a_folder_that_is_no_relation_model_is_named() {
         .to_string();
     assert!(err.contains("onnx"), "{err}");
 }
+
+/// The pipeline's learned relations on text written for this test: entities from the NER
+/// model, pairs of one sentence, the relation model's type-constrained answer, between
+/// clusters, with the sentence as evidence; and none without the relation model.
+#[test]
+fn the_pipeline_finds_learned_relations_between_clusters_with_their_sentence() {
+    use newsgraph::{Article, Pipeline, PipelineOptions, RelationKind};
+    let ner = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/newsgraph-ner-minilm");
+    let text = "The weather was mild on Tuesday. Tim Cook, the chief executive of Apple, \
+                spoke to reporters in London.";
+    let pipeline = Pipeline::load(&ner, PipelineOptions::default()).unwrap();
+    let doc = pipeline
+        .process(&[Article::new("t", text)])
+        .pop()
+        .unwrap()
+        .unwrap();
+    let works = doc
+        .relations
+        .iter()
+        .find(|r| {
+            matches!(
+                r.relation,
+                RelationKind::PerEmployeeOf | RelationKind::OrgTopMembersEmployees
+            )
+        })
+        .unwrap_or_else(|| panic!("no employment in {:?}", doc.relations));
+    let (person, company) = match works.relation {
+        RelationKind::PerEmployeeOf => (works.head, works.tail),
+        _ => (works.tail.unwrap(), Some(works.head)),
+    };
+    assert_eq!(doc.clusters[person].name, "Tim Cook");
+    assert_eq!(doc.clusters[company.unwrap()].name, "Apple");
+    assert!(works.score >= newsgraph::RELATION_THRESHOLD && works.score <= 1.0);
+    let evidence = &text[works.evidence.start..works.evidence.end];
+    assert!(
+        evidence.starts_with("Tim Cook, the chief executive of Apple"),
+        "{evidence}"
+    );
+    assert!(!evidence.contains("weather"), "{evidence}");
+
+    let rules_only = Pipeline::load(&ner, PipelineOptions::default().relation_model(None)).unwrap();
+    let doc = rules_only
+        .process(&[Article::new("t", text)])
+        .pop()
+        .unwrap()
+        .unwrap();
+    assert!(
+        doc.relations
+            .iter()
+            .all(|r| r.relation != RelationKind::PerEmployeeOf
+                && r.relation != RelationKind::OrgTopMembersEmployees),
+        "{:?}",
+        doc.relations
+    );
+}
+
+#[test]
+fn typed_pairs_get_only_answers_whose_kinds_fit() {
+    use newsgraph::EntityKind::*;
+    let model = RelationModel::load(&model_dir(), Engine::Auto).unwrap();
+    let text = "Tim Cook is the chief executive of Apple .";
+    let p = pair(text, "Tim Cook", "Apple");
+    // As a person and an organization: employment. As two places: nothing of the person
+    // or organization kinds may come back.
+    let typed = model
+        .predict_typed(
+            &[p, p],
+            &[(Person, Organization), (Location, Location)],
+            0.0,
+        )
+        .unwrap();
+    let kind = typed[0].relation.unwrap().kind.as_str();
+    assert!(
+        ["per:employee_of", "org:top_members/employees"].contains(&kind),
+        "{kind}"
+    );
+    assert!(typed[1]
+        .relation
+        .is_none_or(|d| d.kind == newsgraph::RelationKind::LocLocatedIn));
+    assert!(model.predict_typed(&[p], &[], 0.5).is_err());
+}
