@@ -268,11 +268,7 @@ fn encode_conll04(
 }
 
 /// CoNLL04 strict micro-F1 (four mapped types) of predictions over the encoded pairs.
-fn conll04_f1(
-    sentences: &[Sentence],
-    pairs: &[FitPair],
-    pred: &[i64],
-) -> f64 {
+fn conll04_f1(sentences: &[Sentence], pairs: &[FitPair], pred: &[i64]) -> f64 {
     let classes = classes();
     let mut answers: Vec<Vec<(usize, usize, Option<Directed>)>> = vec![Vec::new(); sentences.len()];
     let mut k = 0;
