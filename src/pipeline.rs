@@ -277,7 +277,16 @@ impl Pipeline {
                     Engine::Onnx => Engine::Onnx,
                     _ => Engine::OnnxInt8,
                 };
-                let mut m = RelationModel::load_with_threads(dir, engine, options.engine_threads)?;
+                let mut m = RelationModel::load_with_threads(dir, engine, options.engine_threads)
+                    .map_err(|e| match e {
+                    Error::Model(m) => Error::Model(format!(
+                        "the relation model {} runs on ONNX Runtime only: {m}; without the \
+                             runtime, load the pipeline with relation_model None (extract \
+                             --no-relation-model)",
+                        dir.display()
+                    )),
+                    e => e,
+                })?;
                 m.set_input_limits(options.relation_context, options.relation_max_span);
                 Some(m)
             }

@@ -200,7 +200,7 @@ fn sample_articles_give_relations_quotes_and_dates() {
             "org:alternate_names",
             "ISW",
         ),
-        ("Izyum", "loc:located_in", "Kharkiv"),
+        ("Kupiansk", "loc:located_in", "Kharkiv"),
         ("Yuriy Sak", "per:spoke_to", "BBC Radio 4"),
     ] {
         let want = (h.to_string(), rel.parse().unwrap(), t.to_string());

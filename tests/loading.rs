@@ -26,7 +26,7 @@ fn expected() -> Vec<(String, String)> {
     [
         ("Alice Smith", "PER"),
         ("Paris", "LOC"),
-        ("Acme Corp", "ORG"),
+        ("Acme Corp.", "ORG"),
     ]
     .iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))

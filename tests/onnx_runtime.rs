@@ -43,7 +43,8 @@ fn a_missing_runtime_is_a_clear_error_and_never_a_silent_fallback() {
     assert!(!newsgraph::onnx_runtime_available());
     log::set_logger(&LOG).unwrap();
     log::set_max_level(log::LevelFilter::Warn);
-    let loaded = Pipeline::load(&dir, PipelineOptions::default());
+    let ner_only = PipelineOptions::default().relation_model(None);
+    let loaded = Pipeline::load(&dir, ner_only);
     let warnings = LOG.0.lock().unwrap().clone();
     if cfg!(feature = "torch") {
         assert_eq!(loaded.unwrap().engine(), Engine::RustBert);
@@ -52,6 +53,18 @@ fn a_missing_runtime_is_a_clear_error_and_never_a_silent_fallback() {
             warnings[0].contains("rust-bert")
                 && warnings[0].contains("ONNX Runtime could not be loaded"),
             "{warnings:?}"
+        );
+        // The relation model has no rust-bert engine: an error that says what to do, not a
+        // pipeline that silently drops the learned relations.
+        let err = Pipeline::load(&dir, PipelineOptions::default())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("relation model")
+                && err.contains("ONNX Runtime could not be loaded")
+                && err.contains("--no-relation-model"),
+            "{err}"
         );
     } else {
         let err = loaded.unwrap_err().to_string();

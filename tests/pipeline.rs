@@ -5,9 +5,15 @@ mod common;
 use common::{tiny, TinyOptions};
 use newsgraph::{Aggregation, Article, Document, EntityKind, Pipeline, PipelineOptions};
 
+/// A pipeline over the tiny NER model. The shipped relation model is left out: these tests
+/// are about the NER mechanics (tests/relations.rs covers the relation model), and on the
+/// 10 MB test it would classify half a million pairs of the tiny model's entities.
 fn pipeline(options: PipelineOptions) -> (tempfile::TempDir, Pipeline) {
     let (tmp, dir) = tiny(TinyOptions::default());
-    (tmp, Pipeline::load(&dir, options).unwrap())
+    (
+        tmp,
+        Pipeline::load(&dir, options.relation_model(None)).unwrap(),
+    )
 }
 
 fn small_windows() -> PipelineOptions {
