@@ -23,6 +23,10 @@ struct Args {
     /// CoNLL file: token ... tag per line, blank lines between sentences, -DOCSTART- between
     /// documents.
     file: PathBuf,
+    /// Score only the N documents that `train_ner --hold-out N` holds out of this file (spread
+    /// evenly over it): the honest estimate of a model trained on the rest.
+    #[arg(long)]
+    held_out: Option<usize>,
 }
 
 fn main() {
@@ -32,7 +36,13 @@ fn main() {
 fn run() -> Result<()> {
     let args = Args::parse();
     let model = args.pipeline.model_dir();
-    let docs = newsgraph::conll::read(&args.file).context("reading the CoNLL file")?;
+    let mut docs = newsgraph::conll::read(&args.file).context("reading the CoNLL file")?;
+    if let Some(n) = args.held_out {
+        if n == 0 || n >= docs.len() {
+            anyhow::bail!("--held-out {n}: expected 1 to {} documents", docs.len() - 1);
+        }
+        docs = newsgraph::conll::hold_out(docs, n).1;
+    }
     let pipeline = Pipeline::load(&model, args.pipeline.options())?;
     let started = Instant::now();
     let scores = newsgraph::eval::evaluate(&pipeline, &docs)?;
@@ -48,6 +58,10 @@ fn run() -> Result<()> {
     json["model"] = model.display().to_string().into();
     json["engine"] = pipeline.model().engine().as_str().into();
     json["file"] = args.file.display().to_string().into();
+    json["held_out"] = args.held_out.into();
+    json["decoding"] = format!("{:?}", args.pipeline.decoding)
+        .to_lowercase()
+        .into();
     json["tokens"] = tokens.into();
     json["seconds"] = ((secs * 100.0).round() / 100.0).into();
     json["tokens_per_s"] = (tokens as f64 / secs).round().into();

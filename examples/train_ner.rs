@@ -9,7 +9,8 @@
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use newsgraph::train::{train, TrainConfig};
+use newsgraph::conll::hold_out;
+use newsgraph::train::{train, Keep, TrainConfig};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -18,13 +19,21 @@ struct Args {
     /// Pretrained encoder folder (Hugging Face layout).
     #[arg(long)]
     encoder: PathBuf,
-    /// Training file (CoNLL format, NER tag in the last column).
+    /// Training file(s) (CoNLL format, NER tag in the last column); repeat to train on several
+    /// (a final model on train + dev).
+    #[arg(long, required = true, num_args = 1..)]
+    train: Vec<PathBuf>,
+    /// Development file, scored after each epoch; it chooses the kept epoch unless --keep last.
     #[arg(long)]
-    train: PathBuf,
-    /// Development file, scored after each epoch.
-    #[arg(long)]
-    dev: PathBuf,
-    /// Output model folder (the best epoch is kept).
+    dev: Option<PathBuf>,
+    /// Hold out N documents of the first --train file (spread evenly over it): scored after each
+    /// epoch, never trained on, never used to choose: the run's honest estimate.
+    #[arg(long, default_value_t = 0)]
+    hold_out: usize,
+    /// Which epoch to keep: best-dev (model selection on --dev) or last (a fixed epoch count).
+    #[arg(long, value_enum, default_value = "best-dev")]
+    keep: KeepArg,
+    /// Output model folder (the kept epoch).
     #[arg(long)]
     out: PathBuf,
     #[arg(long, default_value_t = 4)]
@@ -59,6 +68,12 @@ struct Args {
     max_docs: Option<usize>,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum KeepArg {
+    BestDev,
+    Last,
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let device = match args.device.as_str() {
@@ -74,15 +89,50 @@ fn main() -> Result<()> {
     if args.threads > 0 {
         tch::set_num_threads(args.threads as i32);
     }
-    let mut train_docs = newsgraph::conll::read(&args.train).context("reading --train")?;
+    let keep = match args.keep {
+        KeepArg::BestDev if args.dev.is_none() => {
+            bail!("--keep best-dev needs --dev (or use --keep last)")
+        }
+        KeepArg::BestDev => Keep::BestDev,
+        KeepArg::Last => Keep::Last,
+    };
+    let mut train_docs = Vec::new();
+    let mut held_out = Vec::new();
+    for (i, path) in args.train.iter().enumerate() {
+        let mut docs = newsgraph::conll::read(path)
+            .with_context(|| format!("reading --train {}", path.display()))?;
+        if i == 0 {
+            if args.hold_out >= docs.len() {
+                bail!(
+                    "--hold-out {}: {} has only {} documents",
+                    args.hold_out,
+                    path.display(),
+                    docs.len()
+                );
+            }
+            (docs, held_out) = hold_out(docs, args.hold_out);
+        }
+        train_docs.extend(docs);
+    }
     if let Some(n) = args.max_docs {
         train_docs.truncate(n);
     }
-    let dev = newsgraph::conll::read(&args.dev).context("reading --dev")?;
+    let dev = match &args.dev {
+        Some(p) => newsgraph::conll::read(p).context("reading --dev")?,
+        None => Vec::new(),
+    };
+    eprintln!(
+        "training on {} documents, {} held out, {} dev",
+        train_docs.len(),
+        held_out.len(),
+        dev.len()
+    );
     let config = TrainConfig {
         encoder: args.encoder.clone(),
         train: train_docs,
         dev,
+        held_out,
+        keep,
         out: args.out.clone(),
         epochs: args.epochs,
         batch_size: args.batch,
@@ -119,23 +169,33 @@ fn main() -> Result<()> {
     })?;
     bar.finish_and_clear();
     for (i, s) in report.epochs.iter().enumerate() {
-        eprintln!("dev after epoch {}:\n{}", i + 1, s.table());
+        if !config.dev.is_empty() {
+            eprintln!("dev after epoch {}:\n{}", i + 1, s.table());
+        }
+        if let Some(h) = report.held_out.get(i) {
+            eprintln!("held out after epoch {}:\n{}", i + 1, h.table());
+        }
     }
-    let best = &report.epochs[report.best_epoch - 1];
+    let kept = report.best_epoch;
     eprintln!(
-        "best epoch {} (dev F1 {:.2}) saved to {}; {:.0} s",
-        report.best_epoch,
-        best.overall().f1(),
+        "epoch {kept} saved to {}; {:.0} s",
         args.out.display(),
         report.seconds
     );
+    let f1s = |v: &[newsgraph::eval::Scores]| {
+        v.iter()
+            .map(|s| (s.overall().f1() * 100.0).round() / 100.0)
+            .collect::<Vec<_>>()
+    };
     println!(
         "{}",
         serde_json::json!({
-            "best_epoch": report.best_epoch,
+            "kept_epoch": kept,
             "seconds": report.seconds.round(),
-            "dev": best.to_json(),
-            "dev_f1_per_epoch": report.epochs.iter().map(|s| (s.overall().f1() * 100.0).round() / 100.0).collect::<Vec<_>>(),
+            "dev": (!config.dev.is_empty()).then(|| report.epochs[kept - 1].to_json()),
+            "held_out": report.held_out.get(kept - 1).map(|s| s.to_json()),
+            "dev_f1_per_epoch": (!config.dev.is_empty()).then(|| f1s(&report.epochs)),
+            "held_out_f1_per_epoch": f1s(&report.held_out),
         })
     );
     Ok(())

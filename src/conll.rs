@@ -112,6 +112,27 @@ pub fn read(path: &Path) -> Result<Vec<ConllDocument>> {
     parse(&text, &path.display().to_string())
 }
 
+/// Splits `n` documents off `docs`, spread evenly over the file (every `len / n`-th document, so
+/// the held-out part covers the whole period and all the topics of the file). Returns
+/// (kept, held out), both in file order.
+pub fn hold_out(docs: Vec<ConllDocument>, n: usize) -> (Vec<ConllDocument>, Vec<ConllDocument>) {
+    if n == 0 || docs.is_empty() {
+        return (docs, Vec::new());
+    }
+    let n = n.min(docs.len());
+    let len = docs.len();
+    let (mut kept, mut held) = (Vec::new(), Vec::new());
+    for (i, d) in docs.into_iter().enumerate() {
+        // Document i is held out when it is the first one at or past a multiple of len / n.
+        if (i * n) % len < n {
+            held.push(d);
+        } else {
+            kept.push(d);
+        }
+    }
+    (kept, held)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +153,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("f.conll:2"), "{err}");
+    }
+
+    fn docs(n: usize) -> Vec<ConllDocument> {
+        let text: String = (0..n)
+            .map(|i| format!("-DOCSTART- -X- -X- O\n\nWord{i} NN B-NP O\n\n"))
+            .collect();
+        parse(&text, "generated").expect("generated CoNLL parses")
+    }
+
+    fn first_words(docs: &[ConllDocument]) -> Vec<String> {
+        docs.iter()
+            .map(|d| d.sentences[0].tokens[0].clone())
+            .collect()
+    }
+
+    #[test]
+    fn hold_out_spreads_n_documents_over_the_file() {
+        let (kept, held) = hold_out(docs(10), 3);
+        assert_eq!(first_words(&held), ["Word0", "Word4", "Word7"]);
+        assert_eq!(kept.len(), 7);
+        assert!(first_words(&kept)
+            .iter()
+            .all(|w| !first_words(&held).contains(w)));
+        let (kept, held) = hold_out(docs(946), 100);
+        assert_eq!((kept.len(), held.len()), (846, 100));
+        let (kept, held) = hold_out(docs(5), 0);
+        assert_eq!((kept.len(), held.len()), (5, 0));
     }
 }

@@ -206,25 +206,67 @@ pub struct WordLabel {
     pub score: f32,
 }
 
-/// Aggregates token distributions into one label per word.
+/// How word labels are chosen from the word distributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Decoding {
+    /// Each word's most probable label on its own (what Hugging Face's pipeline does); a
+    /// sequence such as `O I-PER` or `B-PER I-ORG` is read with conlleval semantics.
+    Greedy,
+    /// The most probable label sequence that the scheme allows (Viterbi over the word
+    /// distributions with the invalid transitions removed: `I-X` only after `B-X`/`I-X` in BIO,
+    /// `B-X` only after `X` in IOB1, closed `B…E` runs in BIOES).
+    #[default]
+    Viterbi,
+}
+
+impl FromStr for Decoding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "greedy" => Ok(Decoding::Greedy),
+            "viterbi" => Ok(Decoding::Viterbi),
+            other => Err(format!(
+                "unknown decoding {other:?} (expected greedy or viterbi)"
+            )),
+        }
+    }
+}
+
+/// One label per word: token distributions aggregated per word (`how`), then labels chosen
+/// word by word or as the best valid sequence (`decoding`).
 ///
-/// `probs` holds `n_labels` probabilities per token, row-major; `word_of[t]` is token `t`'s
-/// word; the tokens of a word are contiguous. Returns one label per word index
-/// `0..=max(word_of)`.
-pub fn aggregate(
+/// `probs` holds `labels.len()` probabilities per token, row-major; `word_of[t]` is token
+/// `t`'s word; the tokens of a word are contiguous. Returns one label per word index
+/// `0..n_words`; a word without tokens gets label 0 with score 0.
+pub fn word_labels(
+    probs: &[f32],
+    labels: &LabelSet,
+    word_of: &[u32],
+    n_words: usize,
+    how: Aggregation,
+    decoding: Decoding,
+) -> Vec<WordLabel> {
+    let rows = word_distributions(probs, labels.len(), word_of, n_words, how);
+    match decoding {
+        Decoding::Greedy => rows.chunks(labels.len().max(1)).map(argmax).collect(),
+        Decoding::Viterbi => viterbi(&rows, labels),
+    }
+}
+
+/// One distribution per word (`n_words` rows of `n_labels`): the first sub-token's, the mean of
+/// the sub-tokens', or the sub-token's with the most confident label. Words without tokens
+/// get a row of zeros.
+fn word_distributions(
     probs: &[f32],
     n_labels: usize,
     word_of: &[u32],
     n_words: usize,
     how: Aggregation,
-) -> Vec<WordLabel> {
-    let mut out = vec![
-        WordLabel {
-            label: 0,
-            score: 0.0
-        };
-        n_words
-    ];
+) -> Vec<f32> {
+    let mut out = vec![0.0f32; n_words * n_labels];
+    let row = |i: usize| &probs[i * n_labels..(i + 1) * n_labels];
     let mut t = 0;
     while t < word_of.len() {
         let w = word_of[t] as usize;
@@ -232,32 +274,113 @@ pub fn aggregate(
         while end < word_of.len() && word_of[end] as usize == w {
             end += 1;
         }
-        let row = |i: usize| &probs[i * n_labels..(i + 1) * n_labels];
-        out[w] = match how {
-            Aggregation::First => argmax(row(t)),
+        let dst = &mut out[w * n_labels..(w + 1) * n_labels];
+        match how {
+            Aggregation::First => dst.copy_from_slice(row(t)),
             Aggregation::Average => {
-                let mut mean = vec![0.0f32; n_labels];
                 for i in t..end {
-                    for (m, p) in mean.iter_mut().zip(row(i)) {
+                    for (m, p) in dst.iter_mut().zip(row(i)) {
                         *m += p;
                     }
                 }
                 let k = (end - t) as f32;
-                mean.iter_mut().for_each(|m| *m /= k);
-                argmax(&mean)
+                dst.iter_mut().for_each(|m| *m /= k);
             }
-            Aggregation::Max => (t..end)
-                .map(|i| argmax(row(i)))
-                .fold(None::<WordLabel>, |best, x| match best {
-                    Some(b) if b.score >= x.score => Some(b),
-                    _ => Some(x),
-                })
-                .unwrap_or(WordLabel {
-                    label: 0,
-                    score: 0.0,
-                }),
-        };
+            Aggregation::Max => {
+                // The first sub-token whose best label is the most confident.
+                let mut best = (t, argmax(row(t)).score);
+                for i in t + 1..end {
+                    let s = argmax(row(i)).score;
+                    if s > best.1 {
+                        best = (i, s);
+                    }
+                }
+                dst.copy_from_slice(row(best.0));
+            }
+        }
         t = end;
+    }
+    out
+}
+
+/// Whether `next` may follow `prev` (`None`: the start of the text) in `scheme`.
+fn allowed(scheme: Scheme, prev: Option<Tag>, next: Tag) -> bool {
+    let inside = |t: Option<Tag>| {
+        t.filter(|t| matches!(t.prefix, Prefix::B | Prefix::I))
+            .map(|t| t.typ)
+    };
+    match scheme {
+        Scheme::Bio => next.prefix != Prefix::I || inside(prev) == Some(next.typ),
+        // IOB1 label sets have no B- labels (a set with them reads as BIO): all sequences valid.
+        Scheme::Iob1 => true,
+        Scheme::Bioes => match (inside(prev), next.prefix) {
+            // An open B-/I- run must go on with I-/E- of its type.
+            (Some(t), p) => matches!(p, Prefix::I | Prefix::E) && t == next.typ,
+            (None, p) => !matches!(p, Prefix::I | Prefix::E),
+        },
+    }
+}
+
+/// The best label sequence the scheme allows, by log probability (probabilities outside
+/// [0, 1], NaN included, are clamped first). A path exists always: all `O`.
+fn viterbi(rows: &[f32], labels: &LabelSet) -> Vec<WordLabel> {
+    let n = labels.len();
+    if n == 0 || rows.is_empty() {
+        return Vec::new();
+    }
+    let tags = labels.tags();
+    let scheme = labels.scheme();
+    let clean = |p: f32| if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
+    let log = |p: f32| clean(p).max(1e-9).ln();
+    let n_words = rows.len() / n;
+    // Transition table: allowed[i * n + j] = label j may follow label i.
+    let trans: Vec<bool> = (0..n * n)
+        .map(|k| allowed(scheme, Some(tags[k / n]), tags[k % n]))
+        .collect();
+    let mut score: Vec<f32> = (0..n)
+        .map(|j| {
+            if allowed(scheme, None, tags[j]) {
+                log(rows[j])
+            } else {
+                f32::NEG_INFINITY
+            }
+        })
+        .collect();
+    let mut back = vec![0u32; n_words * n];
+    let mut next = vec![0.0f32; n];
+    for w in 1..n_words {
+        for j in 0..n {
+            let mut best = (f32::NEG_INFINITY, 0usize);
+            for (i, &s) in score.iter().enumerate() {
+                if trans[i * n + j] && s > best.0 {
+                    best = (s, i);
+                }
+            }
+            next[j] = best.0 + log(rows[w * n + j]);
+            back[w * n + j] = best.1 as u32;
+        }
+        std::mem::swap(&mut score, &mut next);
+    }
+    // BIOES may not end inside an entity.
+    let ends =
+        |j: usize| scheme != Scheme::Bioes || !matches!(tags[j].prefix, Prefix::B | Prefix::I);
+    let mut last = (0..n)
+        .filter(|&j| ends(j))
+        .max_by(|&a, &b| score[a].total_cmp(&score[b]))
+        .unwrap_or(0);
+    let mut out = vec![
+        WordLabel {
+            label: 0,
+            score: 0.0
+        };
+        n_words
+    ];
+    for w in (0..n_words).rev() {
+        out[w] = WordLabel {
+            label: last,
+            score: clean(rows[w * n + last]),
+        };
+        last = back[w * n + last] as usize;
     }
     out
 }
@@ -397,18 +520,76 @@ mod tests {
             0.2, 0.7, 0.1, // t2
         ];
         let word_of = [0, 0, 1];
-        let first = aggregate(&probs, 3, &word_of, 2, Aggregation::First);
+        let labels = LabelSet::bio(&["X"]);
+        let aggregate = |how| word_labels(&probs, &labels, &word_of, 2, how, Decoding::Greedy);
+        let first = aggregate(Aggregation::First);
         assert_eq!(first[0].label, 0);
         assert!((first[0].score - 0.6).abs() < 1e-6);
-        let avg = aggregate(&probs, 3, &word_of, 2, Aggregation::Average);
+        let avg = aggregate(Aggregation::Average);
         assert_eq!(avg[0].label, 2); // mean = [0.3, 0.2, 0.5]
         assert!((avg[0].score - 0.5).abs() < 1e-6);
-        let max = aggregate(&probs, 3, &word_of, 2, Aggregation::Max);
+        let max = aggregate(Aggregation::Max);
         assert_eq!(max[0].label, 2);
         assert!((max[0].score - 0.9).abs() < 1e-6);
         for a in [first, avg, max] {
             assert_eq!(a[1].label, 1);
         }
+    }
+
+    /// Word rows → labels by name, with `decoding`.
+    fn decode(labels: &LabelSet, rows: &[&[f32]], decoding: Decoding) -> Vec<String> {
+        let probs: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+        let word_of: Vec<u32> = (0..rows.len() as u32).collect();
+        word_labels(
+            &probs,
+            labels,
+            &word_of,
+            rows.len(),
+            Aggregation::First,
+            decoding,
+        )
+        .iter()
+        .map(|w| labels.names()[w.label].clone())
+        .collect()
+    }
+
+    #[test]
+    fn viterbi_repairs_what_greedy_leaves_invalid() {
+        // O, B-PER, I-PER, B-ORG, I-ORG
+        let l = LabelSet::bio(&["PER", "ORG"]);
+        // "B-PER I-ORG": greedy reads two entities; the best valid sequence is one ORG
+        // (0.45 × 0.6 beats 0.5 × 0.3).
+        let rows: [&[f32]; 2] = [&[0.05, 0.5, 0.0, 0.45, 0.0], &[0.1, 0.0, 0.3, 0.0, 0.6]];
+        assert_eq!(decode(&l, &rows, Decoding::Greedy), ["B-PER", "I-ORG"]);
+        assert_eq!(decode(&l, &rows, Decoding::Viterbi), ["B-ORG", "I-ORG"]);
+        // An I- after O becomes the better of O and B-.
+        let rows: [&[f32]; 2] = [&[0.9, 0.1, 0.0, 0.0, 0.0], &[0.3, 0.2, 0.5, 0.0, 0.0]];
+        assert_eq!(decode(&l, &rows, Decoding::Greedy), ["O", "I-PER"]);
+        assert_eq!(decode(&l, &rows, Decoding::Viterbi), ["O", "O"]);
+        // Valid greedy sequences are left alone.
+        let rows: [&[f32]; 3] = [
+            &[0.1, 0.8, 0.1, 0.0, 0.0],
+            &[0.1, 0.1, 0.8, 0.0, 0.0],
+            &[0.1, 0.0, 0.0, 0.8, 0.1],
+        ];
+        assert_eq!(
+            decode(&l, &rows, Decoding::Greedy),
+            decode(&l, &rows, Decoding::Viterbi)
+        );
+    }
+
+    #[test]
+    fn viterbi_follows_the_other_schemes() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // IOB1 labels (I- only) allow every sequence.
+        let l = LabelSet::new(names(&["O", "I-X"])).unwrap();
+        let rows: [&[f32]; 2] = [&[0.6, 0.4], &[0.3, 0.7]];
+        assert_eq!(decode(&l, &rows, Decoding::Viterbi), ["O", "I-X"]);
+        // BIOES (O, B-X, I-X, E-X, S-X): a run that opens must close.
+        let l = LabelSet::new(names(&["O", "B-X", "I-X", "E-X", "S-X"])).unwrap();
+        let rows: [&[f32]; 2] = [&[0.1, 0.6, 0.0, 0.0, 0.3], &[0.7, 0.0, 0.0, 0.2, 0.1]];
+        assert_eq!(decode(&l, &rows, Decoding::Greedy), ["B-X", "O"]);
+        assert_eq!(decode(&l, &rows, Decoding::Viterbi), ["S-X", "O"]);
     }
 }
 

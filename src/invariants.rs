@@ -8,7 +8,7 @@
 
 use crate::clean::{blank, furniture, Skipped};
 use crate::cluster::{cluster, Cluster};
-use crate::decode::{aggregate, spans, Aggregation, LabelSet};
+use crate::decode::{spans, word_labels, Aggregation, Decoding, LabelSet, Prefix, Scheme, Tag};
 use crate::entity::{join_possessive_institutions, Entity, EntityKind};
 use crate::input::{read_jsonl, read_text};
 use crate::output::Document;
@@ -142,8 +142,15 @@ pub fn segment(text: &str, max_len: usize, overlap: usize) {
     assert_eq!(owned, tokens.len(), "tokens not owned by any window");
 }
 
-/// Decoding: arbitrary probabilities (NaN and infinities too) over arbitrary word runs.
-pub fn decode(labels: &LabelSet, probs: &[f32], run_lengths: &[u8], how: Aggregation) {
+/// Decoding: arbitrary probabilities (NaN and infinities too) over arbitrary word runs; the
+/// Viterbi decoder's sequence is one the scheme allows.
+pub fn decode(
+    labels: &LabelSet,
+    probs: &[f32],
+    run_lengths: &[u8],
+    how: Aggregation,
+    decoding: Decoding,
+) {
     let n = labels.len();
     let mut word_of = Vec::new();
     for (w, &r) in run_lengths.iter().enumerate() {
@@ -152,10 +159,20 @@ pub fn decode(labels: &LabelSet, probs: &[f32], run_lengths: &[u8], how: Aggrega
     let n_tokens = word_of.len().min(probs.len() / n);
     word_of.truncate(n_tokens);
     let n_words = word_of.last().map_or(0, |&w| w as usize + 1);
-    let words = aggregate(&probs[..n_tokens * n], n, &word_of, n_words, how);
+    let words = word_labels(
+        &probs[..n_tokens * n],
+        labels,
+        &word_of,
+        n_words,
+        how,
+        decoding,
+    );
     assert_eq!(words.len(), n_words);
     assert!(words.iter().all(|w| w.label < n), "label out of range");
     let tags: Vec<_> = words.iter().map(|w| labels.tags()[w.label]).collect();
+    if decoding == Decoding::Viterbi {
+        assert_valid_sequence(labels.scheme(), &tags);
+    }
     let scores: Vec<f32> = words.iter().map(|w| w.score).collect();
     let mut last_end = None;
     for s in spans(&tags, &scores) {
@@ -163,6 +180,34 @@ pub fn decode(labels: &LabelSet, probs: &[f32], run_lengths: &[u8], how: Aggrega
         assert!(s.typ < labels.types().len(), "{s:?}");
         assert!(last_end.is_none_or(|l| s.first > l), "spans overlap");
         last_end = Some(s.last);
+    }
+}
+
+/// `tags` follow `scheme`'s transitions (what the Viterbi decoder promises).
+fn assert_valid_sequence(scheme: Scheme, tags: &[Tag]) {
+    let mut prev: Option<Tag> = None;
+    for (i, &t) in tags.iter().enumerate() {
+        let open = prev.filter(|p| matches!(p.prefix, Prefix::B | Prefix::I));
+        let same = |p: Option<Tag>| p.is_some_and(|p| p.prefix != Prefix::O && p.typ == t.typ);
+        let ok = match scheme {
+            Scheme::Bio => t.prefix != Prefix::I || same(open),
+            Scheme::Iob1 => true,
+            Scheme::Bioes => match open {
+                Some(o) => matches!(t.prefix, Prefix::I | Prefix::E) && o.typ == t.typ,
+                None => !matches!(t.prefix, Prefix::I | Prefix::E),
+            },
+        };
+        assert!(
+            ok,
+            "invalid transition {prev:?} -> {t:?} at word {i} ({scheme:?})"
+        );
+        prev = Some(t);
+    }
+    if scheme == Scheme::Bioes {
+        assert!(
+            !prev.is_some_and(|p| matches!(p.prefix, Prefix::B | Prefix::I)),
+            "BIOES sequence ends inside an entity"
+        );
     }
 }
 
@@ -234,7 +279,14 @@ pub fn document(text: &str, probs: &[f32], window_len: usize) -> Option<Document
     } else {
         probs.iter().copied().cycle().take(n).collect()
     };
-    let doc = finish(&article, &prep, &probs, &labels, Aggregation::First);
+    let doc = finish(
+        &article,
+        &prep,
+        &probs,
+        &labels,
+        Aggregation::First,
+        Decoding::Viterbi,
+    );
     check_document(text, &doc);
     Some(doc)
 }

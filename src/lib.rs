@@ -60,7 +60,7 @@ pub mod train_relations;
 
 pub use clean::{SkipReason, Skipped};
 pub use cluster::Cluster;
-pub use decode::{Aggregation, LabelSet};
+pub use decode::{Aggregation, Decoding, LabelSet};
 pub use encoder::EncoderInput;
 pub use entity::{Entity, EntityKind};
 pub use error::{Error, LoadError, Result};

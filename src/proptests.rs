@@ -2,7 +2,7 @@
 //! of every kind, control characters, very long lines) and arbitrary entity spans, must not
 //! panic and must keep its invariants (see [`crate::invariants`]).
 
-use crate::decode::{Aggregation, LabelSet};
+use crate::decode::{Aggregation, Decoding, LabelSet};
 use crate::invariants;
 use chrono::NaiveDate;
 use proptest::prelude::*;
@@ -195,8 +195,10 @@ proptest! {
         p in probs(),
         runs in prop::collection::vec(any::<u8>().prop_map(|r| r % 5), 0..80),
         how in aggregation(),
+        viterbi in any::<bool>(),
     ) {
-        invariants::decode(&labels, &p, &runs, how);
+        let decoding = if viterbi { Decoding::Viterbi } else { Decoding::Greedy };
+        invariants::decode(&labels, &p, &runs, how, decoding);
     }
 
     #[test]

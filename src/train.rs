@@ -30,8 +30,13 @@ pub struct TrainConfig {
     pub encoder: PathBuf,
     /// Training documents.
     pub train: Vec<ConllDocument>,
-    /// Development documents, scored after each epoch.
+    /// Development documents, scored after each epoch; with [`Keep::BestDev`] they choose the epoch.
     pub dev: Vec<ConllDocument>,
+    /// Held-out documents, scored after each epoch and never used to choose anything: the honest
+    /// estimate of the run. May be empty.
+    pub held_out: Vec<ConllDocument>,
+    /// Which epoch's model is written to `out`.
+    pub keep: Keep,
     /// Where the best model is written.
     pub out: PathBuf,
     /// Passes over the training data.
@@ -56,6 +61,16 @@ pub struct TrainConfig {
     pub max_steps_per_epoch: Option<usize>,
 }
 
+/// Which epoch's model a training run keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// The epoch with the best dev F1 (model selection on dev).
+    BestDev,
+    /// The last epoch: a fixed epoch count chosen beforehand, e.g. for a final model trained on
+    /// train + dev, where dev can no longer choose.
+    Last,
+}
+
 /// Progress of a training run, reported after every step.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
@@ -74,8 +89,10 @@ pub struct Progress {
 /// What a training run measured.
 #[derive(Debug, Clone)]
 pub struct TrainReport {
-    /// Dev scores after each epoch.
+    /// Dev scores after each epoch (empty scores when there is no dev set).
     pub epochs: Vec<Scores>,
+    /// Held-out scores after each epoch (empty when there are no held-out documents).
+    pub held_out: Vec<Scores>,
     /// The epoch (from 1) whose model was kept.
     pub best_epoch: usize,
     /// Wall-clock seconds.
@@ -286,6 +303,7 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
     let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
     let mut report = TrainReport {
         epochs: Vec::new(),
+        held_out: Vec::new(),
         best_epoch: 0,
         seconds: 0.0,
     };
@@ -332,11 +350,20 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
         }
         // Score exactly what would ship: save (f16), load back, run the pipeline.
         model.save(&scratch, &tokenizer, true, serde_json::json!({}))?;
-        let scores = dev_scores(&scratch, &config.dev)?;
+        let pipeline = scoring_pipeline(&scratch)?;
+        let scores = evaluate(&pipeline, &config.dev)?;
+        if !config.held_out.is_empty() {
+            report.held_out.push(evaluate(&pipeline, &config.held_out)?);
+        }
+        drop(pipeline);
         let f1 = scores.overall().f1();
         report.epochs.push(scores);
-        if f1 > best_f1 {
-            best_f1 = f1;
+        let keep = match config.keep {
+            Keep::BestDev => f1 > best_f1,
+            Keep::Last => epoch == config.epochs,
+        };
+        best_f1 = best_f1.max(f1);
+        if keep {
             report.best_epoch = epoch;
             model.save(&config.out, &tokenizer, true, serde_json::json!({}))?;
         }
@@ -346,14 +373,15 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
     Ok(report)
 }
 
-fn dev_scores(dir: &Path, dev: &[ConllDocument]) -> Result<Scores> {
-    let pipeline = Pipeline::load(
+/// The pipeline that scores a saved epoch (NER only: the relation model plays no part).
+fn scoring_pipeline(dir: &Path) -> Result<Pipeline> {
+    Pipeline::load(
         dir,
         PipelineOptions {
             engine_threads: 0,
             threads: 1,
             ..PipelineOptions::default()
-        },
-    )?;
-    evaluate(&pipeline, dev)
+        }
+        .relation_model(None),
+    )
 }

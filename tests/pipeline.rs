@@ -3,7 +3,7 @@
 mod common;
 
 use common::{tiny, TinyOptions};
-use newsgraph::{Aggregation, Article, Document, EntityKind, Pipeline, PipelineOptions};
+use newsgraph::{Aggregation, Article, Decoding, Document, EntityKind, Pipeline, PipelineOptions};
 
 /// A pipeline over the tiny NER model. The shipped relation model is left out: these tests
 /// are about the NER mechanics (tests/relations.rs covers the relation model), and on the
@@ -76,10 +76,15 @@ fn many_articles_more_windows_than_batch() {
 
 #[test]
 fn aggregation_strategies_differ_as_defined() {
-    // "John" = "jo" (weak B-PER) + "##hn" (strong I-LOC).
+    // "John" = "jo" (weak B-PER) + "##hn" (strong I-LOC). Greedy decoding: the word labels are
+    // the aggregated argmax, as in Hugging Face's pipeline (Viterbi would not start with I-).
     let text = "John went to Paris.";
     let run = |aggregation| {
-        let (_t, p) = pipeline(PipelineOptions::default().aggregation(aggregation));
+        let (_t, p) = pipeline(
+            PipelineOptions::default()
+                .aggregation(aggregation)
+                .decoding(Decoding::Greedy),
+        );
         p.extract(text).unwrap()
     };
     let first = run(Aggregation::First);

@@ -2,7 +2,7 @@
 // Each example is its own crate and uses part of this module.
 #![allow(dead_code)]
 use clap::Args;
-use newsgraph::{Aggregation, Engine, PipelineOptions};
+use newsgraph::{Aggregation, Decoding, Engine, PipelineOptions};
 use std::path::PathBuf;
 
 /// The model and pipeline settings of `extract` and `evaluate`.
@@ -26,6 +26,10 @@ pub struct PipelineArgs {
     /// Word-level aggregation of sub-token scores.
     #[arg(long, default_value = "first")]
     pub aggregation: Aggregation,
+    /// Word labels: viterbi (the best sequence the label scheme allows) or greedy (each word's
+    /// most probable label).
+    #[arg(long, default_value = "viterbi")]
+    pub decoding: Decoding,
     /// Forward-pass engine: auto, onnx-int8, onnx, onnx-file or rust-bert (feature `torch`).
     #[arg(long, default_value = "auto")]
     pub engine: Engine,
@@ -56,6 +60,7 @@ impl PipelineArgs {
             .engine_threads(self.engine_threads)
             .overlap(self.overlap)
             .aggregation(self.aggregation)
+            .decoding(self.decoding)
             .engine(self.engine)
             .relation_threshold(self.relation_threshold)
             .relation_model(if self.no_relation_model {
