@@ -286,6 +286,7 @@ pub fn document(text: &str, probs: &[f32], window_len: usize) -> Option<Document
         &labels,
         Aggregation::First,
         Decoding::Viterbi,
+        true,
     );
     check_document(text, &doc);
     Some(doc)

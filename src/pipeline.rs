@@ -45,6 +45,10 @@ pub struct PipelineOptions {
     /// How word labels are chosen: the best valid label sequence (default) or each word's most
     /// probable label (see the README's accuracy table).
     pub decoding: Decoding,
+    /// Mentions of one name in an article get one type: a score-weighted vote; the winner needs
+    /// half the votes, mentions scored above 0.9 keep their own type unless it has two thirds
+    /// (see the README's accuracy table).
+    pub type_vote: bool,
     /// Worker threads for tokenizing, batches and decoding; 0 = one per core. Default 1: one
     /// worker whose forward passes use every core (`engine_threads`). On 2 cores that reached
     /// 97.5% of the int8 engine's pure forward throughput.
@@ -91,6 +95,7 @@ impl Default for PipelineOptions {
             batch_size: 16,
             aggregation: Aggregation::First,
             decoding: Decoding::Viterbi,
+            type_vote: true,
             threads: 1,
             engine_threads: 0,
             overlap: None,
@@ -130,6 +135,8 @@ setters! {
     aggregation: Aggregation,
     /// Sets [`decoding`](Self::decoding).
     decoding: Decoding,
+    /// Sets [`type_vote`](Self::type_vote).
+    type_vote: bool,
     /// Sets [`threads`](Self::threads).
     threads: usize,
     /// Sets [`engine_threads`](Self::engine_threads).
@@ -456,6 +463,7 @@ impl Pipeline {
         }
         let labels = &model.config().labels;
         let (how, decoding) = (self.options.aggregation, self.options.decoding);
+        let type_vote = self.options.type_vote;
         let mut docs: Vec<Result<Document>> = articles
             .par_iter()
             .zip(prepared)
@@ -463,7 +471,8 @@ impl Pipeline {
             .map(|((article, prep), probs)| {
                 let (prep, probs) = (prep?, probs?);
                 guarded(&article.id, "finishing", || {
-                    let mut doc = document(article, &prep, &probs, labels, how, decoding);
+                    let mut doc =
+                        document(article, &prep, &probs, labels, how, decoding, type_vote);
                     if !self.options.relation_rules {
                         doc.relations.clear();
                     }
@@ -699,6 +708,7 @@ pub(crate) fn document(
     labels: &LabelSet,
     aggregation: Aggregation,
     decoding: Decoding,
+    type_vote: bool,
 ) -> Document {
     let text = &article.text;
     #[cfg(test)]
@@ -744,6 +754,15 @@ pub(crate) fn document(
         .collect();
     crate::entity::join_possessive_institutions(text, &mut entities);
     crate::entity::attach_abbreviation_periods(text, &mut entities);
+    if type_vote {
+        crate::entity::vote_types(
+            &mut entities,
+            crate::entity::TYPE_VOTE_SHARE,
+            crate::entity::TYPE_VOTE_KEEP_ABOVE,
+            crate::entity::TYPE_VOTE_OVERRULE,
+        );
+    }
+
     let (clusters, of) = cluster(text, &entities);
     for (e, c) in entities.iter_mut().zip(of) {
         e.cluster = (c != usize::MAX).then_some(c);

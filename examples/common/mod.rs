@@ -30,6 +30,10 @@ pub struct PipelineArgs {
     /// most probable label).
     #[arg(long, default_value = "viterbi")]
     pub decoding: Decoding,
+    /// Leave each mention's type as the model gave it (no per-article vote over one name's
+    /// mentions).
+    #[arg(long)]
+    pub no_type_vote: bool,
     /// Forward-pass engine: auto, onnx-int8, onnx, onnx-file or rust-bert (feature `torch`).
     #[arg(long, default_value = "auto")]
     pub engine: Engine,
@@ -61,6 +65,7 @@ impl PipelineArgs {
             .overlap(self.overlap)
             .aggregation(self.aggregation)
             .decoding(self.decoding)
+            .type_vote(!self.no_type_vote)
             .engine(self.engine)
             .relation_threshold(self.relation_threshold)
             .relation_model(if self.no_relation_model {
