@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The Python package: builds the wheel, installs it into a fresh venv with pytest (and pyarrow
+# when the tests need it), and runs python/tests there, outside the source tree.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+source scripts/wheels.sh
+need
+wheel=$(bash scripts/python-wheel.sh | tail -1)
+venv="$root/target/pyvenv-test"
+rm -rf "$venv"
+"$python" -m venv "$venv"
+"$venv/bin/pip" install --quiet "$wheel" "pytest>=7"
+# Run from a temp dir so that `import newsgraph` is the installed wheel, not python/newsgraph.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/newsgraph-pytest.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+cp -r python/tests "$tmp/"
+(cd "$tmp" && env -u ORT_DYLIB_PATH "$venv/bin/python" -m pytest -q tests)
+echo "python package: ok"
