@@ -10,7 +10,7 @@ wheel=$(bash scripts/python-wheel.sh | tail -1)
 venv="$root/target/pyvenv-test"
 rm -rf "$venv"
 "$python" -m venv "$venv"
-"$venv/bin/pip" install --quiet "$wheel" "pytest>=7"
+"$venv/bin/pip" install --quiet "$wheel" "pytest>=7" "pyarrow>=14"
 # Run from a temp dir so that `import newsgraph` is the installed wheel, not python/newsgraph.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/newsgraph-pytest.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

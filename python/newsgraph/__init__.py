@@ -68,3 +68,21 @@ class Pipeline:
         were processed); errors="return" puts {"id": ..., "error": message} in its place.
         """
         return self._native.process(texts, errors)
+
+    def process_arrow(self, batch, errors="raise"):
+        """A pyarrow.RecordBatch of articles in, a RecordBatch of documents out.
+
+        batch: a "text" column and optional "id", "title", "date" columns (anything Arrow
+        casts to strings; ids default to the row number). The result has one row per article,
+        in input order, with the schema Pipeline.arrow_schema() gives: the JSON lines' fields
+        as columns, entities / clusters / relations / quotes / temporal / skipped as lists of
+        structs, and "error" (null unless the article failed). errors="raise" raises
+        newsgraph.Error for the first failed article instead. The GIL is released while
+        newsgraph works.
+        """
+        return self._native.process_arrow(batch, errors)
+
+    @staticmethod
+    def arrow_schema():
+        """The pyarrow.Schema of process_arrow's output."""
+        return NativePipeline.arrow_schema()

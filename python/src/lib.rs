@@ -2,12 +2,16 @@
 //! The Python side (`newsgraph/__init__.py`) finds the bundled models and ONNX Runtime library and
 //! wraps [`NativePipeline`].
 
+use arrow_array::{Array, RecordBatch, StringArray};
+use arrow_pyarrow::{FromPyArrow, ToPyArrow};
+use arrow_schema::{DataType, Field, Fields, Schema};
 use newsgraph::{Aggregation, Article, Decoding, Engine, Pipeline, PipelineOptions};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 create_exception!(
     _newsgraph,
@@ -102,15 +106,7 @@ impl NativePipeline {
         items: &Bound<'py, PyAny>,
         errors: &str,
     ) -> PyResult<Bound<'py, PyList>> {
-        let raise = match errors {
-            "raise" => true,
-            "return" => false,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "errors: expected \"raise\" or \"return\", got {other:?}"
-                )))
-            }
-        };
+        let raise = raise_errors(errors)?;
         let articles = articles(items)?;
         let results = py.detach(|| self.inner.process(&articles));
         let json = py.import("json")?;
@@ -130,11 +126,224 @@ impl NativePipeline {
         Ok(out)
     }
 
+    /// Processes a pyarrow RecordBatch of articles (a "text" column; optional "id", "title",
+    /// "date" columns; any type Arrow casts to strings) into a RecordBatch with one row per
+    /// article (see `document_schema`). The GIL is released while the articles are processed.
+    /// A row whose article failed has null documents fields and the message in "error"; with
+    /// errors="raise" the first failure raises newsgraph.Error instead.
+    #[pyo3(signature = (batch, errors = "raise"))]
+    fn process_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        batch: &Bound<'py, PyAny>,
+        errors: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let raise = raise_errors(errors)?;
+        let batch = RecordBatch::from_pyarrow_bound(batch)?;
+        let rows = py.detach(|| -> PyResult<Vec<serde_json::Value>> {
+            let inputs = arrow_articles(&batch)?;
+            let articles: Vec<Article> = inputs.iter().filter_map(|a| a.clone().ok()).collect();
+            let mut docs = self.inner.process(&articles).into_iter();
+            let mut rows = Vec::with_capacity(inputs.len());
+            for (i, input) in inputs.into_iter().enumerate() {
+                let (id, result) = match input {
+                    Ok(a) => (a.id, docs.next().map(|r| r.map_err(|e| e.to_string()))),
+                    Err(e) => (i.to_string(), Some(Err(e))),
+                };
+                rows.push(match result {
+                    Some(Ok(doc)) => serde_json::to_value(&doc).map_err(error)?,
+                    Some(Err(e)) if raise => return Err(error(e)),
+                    Some(Err(e)) => serde_json::json!({"id": id, "error": e}),
+                    None => return Err(error("internal error: fewer documents than articles")),
+                });
+            }
+            Ok(rows)
+        })?;
+        let schema = Arc::new(document_schema());
+        let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())
+            .with_coerce_primitive(true)
+            .with_batch_size(rows.len().max(1))
+            .build_decoder()
+            .map_err(error)?;
+        decoder.serialize(&rows).map_err(error)?;
+        let out = decoder
+            .flush()
+            .map_err(error)?
+            .unwrap_or_else(|| RecordBatch::new_empty(schema));
+        out.to_pyarrow(py)
+    }
+
+    /// The Arrow schema of `process_arrow`'s output.
+    #[staticmethod]
+    fn arrow_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        document_schema().to_pyarrow(py)
+    }
+
     /// The engine that runs the forward pass ("onnx-int8", …).
     #[getter]
     fn engine(&self) -> String {
         self.inner.model().engine().as_str().to_string()
     }
+}
+
+fn raise_errors(errors: &str) -> PyResult<bool> {
+    match errors {
+        "raise" => Ok(true),
+        "return" => Ok(false),
+        other => Err(PyValueError::new_err(format!(
+            "errors: expected \"raise\" or \"return\", got {other:?}"
+        ))),
+    }
+}
+
+/// One string per row of `name` (cast to UTF-8), or `None` when the batch has no such column.
+fn string_column(batch: &RecordBatch, name: &str) -> PyResult<Option<StringArray>> {
+    let Some(col) = batch.column_by_name(name) else {
+        return Ok(None);
+    };
+    let cast = arrow_cast::cast(col, &DataType::Utf8)
+        .map_err(|e| PyValueError::new_err(format!("column {name:?}: {e}")))?;
+    let strings = cast
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| PyValueError::new_err(format!("column {name:?}: not castable to strings")))?
+        .clone();
+    Ok(Some(strings))
+}
+
+/// The articles of an Arrow batch; a row without text is that row's error.
+fn arrow_articles(batch: &RecordBatch) -> PyResult<Vec<Result<Article, String>>> {
+    let text = string_column(batch, "text")?.ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "the batch has no \"text\" column (columns: {:?})",
+            batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>()
+        ))
+    })?;
+    let [id, title, date] = ["id", "title", "date"].map(|c| string_column(batch, c));
+    let (id, title, date) = (id?, title?, date?);
+    let value = |col: &Option<StringArray>, i: usize| {
+        col.as_ref()
+            .filter(|c| c.is_valid(i))
+            .map(|c| c.value(i).to_string())
+    };
+    Ok((0..batch.num_rows())
+        .map(|i| {
+            let id = value(&id, i).unwrap_or_else(|| i.to_string());
+            if !text.is_valid(i) {
+                return Err(format!("{id}: the text is null"));
+            }
+            let mut a = Article::new(id, text.value(i));
+            if let Some(t) = value(&title, i) {
+                a = a.with_title(t);
+            }
+            if let Some(d) = value(&date, i) {
+                a = a.with_date(d);
+            }
+            Ok(a)
+        })
+        .collect())
+}
+
+/// The Arrow schema of a document: one row per article, the JSON lines' fields as columns,
+/// nested lists of structs for entities, clusters, relations, quotes, temporal expressions and
+/// skipped furniture, and "error" (null unless the article failed). Offsets are byte offsets
+/// (`start`, `end`) and character offsets (`char_start`, `char_end`), as in the JSON; a
+/// temporal `value` is a string (numbers as JSON writes them, "80000.0").
+fn document_schema() -> Schema {
+    let u = |n: &str| Field::new(n, DataType::UInt64, false);
+    let u_opt = |n: &str| Field::new(n, DataType::UInt64, true);
+    let s = |n: &str| Field::new(n, DataType::Utf8, false);
+    let s_opt = |n: &str| Field::new(n, DataType::Utf8, true);
+    let f = |n: &str| Field::new(n, DataType::Float32, false);
+    let list = |n: &str, fields: Vec<Field>| {
+        Field::new(
+            n,
+            DataType::List(Arc::new(Field::new(
+                "item",
+                DataType::Struct(Fields::from(fields)),
+                false,
+            ))),
+            true,
+        )
+    };
+    Schema::new(vec![
+        s("id"),
+        s_opt("error"),
+        u_opt("text_len"),
+        s_opt("title"),
+        s_opt("date"),
+        list(
+            "entities",
+            vec![
+                s("text"),
+                s("label"),
+                s("kind"),
+                u("start"),
+                u("end"),
+                u("char_start"),
+                u("char_end"),
+                f("score"),
+                u_opt("cluster"),
+            ],
+        ),
+        list(
+            "clusters",
+            vec![
+                u("id"),
+                s("name"),
+                s("kind"),
+                Field::new(
+                    "mentions",
+                    DataType::List(Arc::new(Field::new("item", DataType::UInt64, false))),
+                    false,
+                ),
+                f("salience"),
+            ],
+        ),
+        list(
+            "relations",
+            vec![
+                s("relation"),
+                u("head"),
+                u_opt("tail"),
+                s("head_text"),
+                s("tail_text"),
+                f("score"),
+                Field::new(
+                    "evidence",
+                    DataType::Struct(Fields::from(vec![u("start"), u("end")])),
+                    false,
+                ),
+            ],
+        ),
+        list(
+            "quotes",
+            vec![
+                s("text"),
+                u("start"),
+                u("end"),
+                u_opt("speaker"),
+                s_opt("speaker_text"),
+            ],
+        ),
+        list(
+            "temporal",
+            vec![
+                s("text"),
+                s("label"),
+                s_opt("value"),
+                s_opt("unit"),
+                u("start"),
+                u("end"),
+            ],
+        ),
+        list("skipped", vec![u("start"), u("end"), s("reason")]),
+    ])
 }
 
 /// Articles from a str, or an iterable of str / dict items (ids default to the position).

@@ -89,3 +89,50 @@ def test_the_gil_is_released_while_newsgraph_works(nlp):
         counted += 1
     worker.join()
     assert counted > 10_000, counted
+
+
+def test_arrow_batches_give_the_same_documents(nlp):
+    pa = pytest.importorskip("pyarrow")
+    texts = [TEXT, "Kyiv is the capital of Ukraine, said Volodymyr Zelensky on 24 August 2022.", ""]
+    texts[0] += " It sold 80,000 phones."
+    batch = pa.RecordBatch.from_pydict(
+        {"id": ["a", "b", None], "text": texts, "title": [None, "T", None]}
+    )
+    out = nlp.process_arrow(batch)
+    assert out.schema == newsgraph.Pipeline.arrow_schema()
+    assert out.num_rows == 3
+    rows = out.to_pylist()
+    docs = nlp.process([{"id": "a", "text": texts[0]}, {"id": "b", "text": texts[1], "title": "T"}, texts[2]])
+    assert [r["id"] for r in rows] == ["a", "b", "2"]
+    for row, doc in zip(rows, docs):
+        assert row["error"] is None
+        assert row["title"] == doc.get("title")
+        for key in ["entities", "relations", "quotes"]:
+            got = [{k: v for k, v in x.items()} for x in row[key]]
+            want = doc[key]
+            assert len(got) == len(want), key
+            for g, w in zip(got, want):
+                for k, v in w.items():
+                    if isinstance(v, float):
+                        assert g[k] == pytest.approx(v, abs=1e-6), (key, k)
+                    else:
+                        assert g[k] == v, (key, k)
+        as_string = lambda v: v if v is None or isinstance(v, str) else json.dumps(v)
+        assert [(t["text"], t["label"], t["value"]) for t in row["temporal"]] == [
+            (t["text"], t["label"], as_string(t["value"])) for t in doc["temporal"]
+        ]
+    assert [t["value"] for t in rows[1]["temporal"]] == ["2022-08-24"]
+    assert rows[2]["entities"] == []
+
+
+def test_arrow_errors_are_rows_or_exceptions(nlp):
+    pa = pytest.importorskip("pyarrow")
+    batch = pa.RecordBatch.from_pydict({"text": [TEXT, None, "\x00" * 50]})
+    rows = nlp.process_arrow(batch, errors="return").to_pylist()
+    assert rows[0]["error"] is None and rows[0]["entities"]
+    assert rows[1]["error"] == "1: the text is null" and rows[1]["entities"] is None
+    assert rows[2]["error"] and rows[2]["error"].startswith("2")
+    with pytest.raises(newsgraph.Error, match="1: the text is null"):
+        nlp.process_arrow(batch)
+    with pytest.raises(ValueError, match='no "text" column'):
+        nlp.process_arrow(pa.RecordBatch.from_pydict({"body": ["x"]}))
