@@ -255,8 +255,9 @@ fn arrow_articles(batch: &RecordBatch) -> PyResult<Vec<Result<Article, String>>>
 /// (`start`, `end`) and character offsets (`char_start`, `char_end`), as in the JSON; a
 /// temporal `value` is a string (numbers as JSON writes them, "80000.0").
 fn document_schema() -> Schema {
-    let u = |n: &str| Field::new(n, DataType::UInt64, false);
-    let u_opt = |n: &str| Field::new(n, DataType::UInt64, true);
+    // Signed integers: Spark and pandas have no unsigned 64-bit type.
+    let u = |n: &str| Field::new(n, DataType::Int64, false);
+    let u_opt = |n: &str| Field::new(n, DataType::Int64, true);
     let s = |n: &str| Field::new(n, DataType::Utf8, false);
     let s_opt = |n: &str| Field::new(n, DataType::Utf8, true);
     let f = |n: &str| Field::new(n, DataType::Float32, false);
@@ -299,7 +300,7 @@ fn document_schema() -> Schema {
                 s("kind"),
                 Field::new(
                     "mentions",
-                    DataType::List(Arc::new(Field::new("item", DataType::UInt64, false))),
+                    DataType::List(Arc::new(Field::new("item", DataType::Int64, false))),
                     false,
                 ),
                 f("salience"),

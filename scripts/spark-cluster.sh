@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# newsgraph on a real Spark standalone cluster on this machine:
+#   bash scripts/spark-cluster.sh CORPUS_DIR OUT_DIR [ARTICLES=300] [WORKERS=1]
+# Builds the wheel, makes a venv with pyspark (PyPI) and the wheel, starts a standalone master
+# and WORKERS workers on 127.0.0.1 (the machine's cores shared among them), submits
+# python/examples/spark_extract.py over the first ARTICLES .txt files of CORPUS_DIR (path order,
+# as bench_corpus takes them), checks the entities in OUT_DIR/entities against `extract`'s JSON
+# lines for the same files, stops the cluster and prints a JSON line: articles/s of the Spark job
+# and of `extract` alone on the same cores. Exits non-zero when anything differs.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+corpus=$(cd "$1" && pwd)
+out=$(mkdir -p "$2" && cd "$2" && pwd)
+articles=${3:-300}
+workers=${4:-1}
+cd "$root"
+source scripts/wheels.sh
+need java
+cores=$(nproc)
+wheel=$(bash scripts/python-wheel.sh | tail -1)
+venv="$root/target/pyvenv-spark"
+if [ ! -x "$venv/bin/spark-submit" ]; then
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install --quiet "pyspark>=3.5" pyarrow pandas
+fi
+"$venv/bin/pip" install --quiet --force-reinstall --no-deps "$wheel"
+cargo build --release --quiet --example extract
+
+# The articles: the first ARTICLES files, named category-stem so ids are unique.
+work=$(mktemp -d "${TMPDIR:-/tmp}/newsgraph-spark.XXXXXX")
+input="$work/articles"
+mkdir -p "$input"
+find "$corpus" -name '*.txt' | sort | head -n "$articles" | while read -r f; do
+  rel=${f#"$corpus"/}
+  cp "$f" "$input/${rel//\//-}"
+done
+
+export PYSPARK_PYTHON="$venv/bin/python" SPARK_LOCAL_IP=127.0.0.1
+export SPARK_LOG_DIR="$work/logs" SPARK_WORKER_DIR="$work/worker"
+class="$venv/bin/spark-class"
+pids=()
+stop() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap stop EXIT
+"$class" org.apache.spark.deploy.master.Master --host 127.0.0.1 --port 7077 --webui-port 18080 \
+  >"$work/master.log" 2>&1 &
+pids+=($!)
+for i in $(seq 1 "$workers"); do
+  "$class" org.apache.spark.deploy.worker.Worker spark://127.0.0.1:7077 --host 127.0.0.1 \
+    --cores $((cores / workers)) --memory 6g --webui-port $((18080 + i)) >"$work/worker$i.log" 2>&1 &
+  pids+=($!)
+done
+for _ in $(seq 1 60); do
+  grep -q "Successfully registered with master" "$work"/worker*.log 2>/dev/null && break
+  sleep 1
+done
+grep -q "Successfully registered with master" "$work"/worker*.log || {
+  echo "error: the Spark worker did not register with the master; logs in $work" >&2
+  cat "$work"/*.log >&2
+  exit 1
+}
+job=$("$venv/bin/spark-submit" --master spark://127.0.0.1:7077 \
+  --conf spark.executor.cores=$((cores / workers)) --conf spark.cores.max="$cores" \
+  --conf spark.ui.showConsoleProgress=false \
+  python/examples/spark_extract.py "$input" "$out" --partitions "$cores" 2>"$work/job.log" | tail -1)
+
+# extract alone, same articles, same cores.
+start=$(date +%s.%N)
+./target/release/examples/extract "$input" >"$work/extract.jsonl" 2>"$work/extract.log"
+end=$(date +%s.%N)
+"$venv/bin/python" - "$out/entities" "$work/extract.jsonl" "$job" "$start" "$end" "$workers" <<'PY'
+import json, sys
+import pyarrow.parquet as pq
+entities, jsonl, job, start, end, workers = sys.argv[1:]
+job = json.loads(job)
+spark = {}
+for r in pq.read_table(entities).to_pylist():
+    spark.setdefault(r["id"], []).append((r["index"], r["text"], r["label"], r["start"], r["end"]))
+extract = {}
+for line in open(jsonl):
+    d = json.loads(line)
+    extract[d["id"]] = [(i, e["text"], e["label"], e["start"], e["end"]) for i, e in enumerate(d["entities"])]
+spark = {k: sorted(v) for k, v in spark.items()}
+ids = sorted(set(spark) | set(extract))
+differ = [i for i in ids if spark.get(i, []) != extract.get(i, [])]
+n = len(extract)
+extract_rate = n / (float(end) - float(start))
+result = {
+    "articles": n,
+    "entities": sum(len(v) for v in extract.values()),
+    "identical": not differ and job["articles"] == n,
+    "differing_articles": differ[:10],
+    "workers": int(workers),
+    "spark_articles_per_s": job["articles_per_s"],
+    "extract_articles_per_s": round(extract_rate, 2),
+    "ratio": round(job["articles_per_s"] / extract_rate, 3),
+}
+print(json.dumps(result))
+sys.exit(0 if result["identical"] else 1)
+PY
