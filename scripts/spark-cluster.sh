@@ -4,9 +4,10 @@
 # Builds the wheel, makes a venv with pyspark (PyPI) and the wheel, starts a standalone master
 # and WORKERS workers on 127.0.0.1 (the machine's cores shared among them), submits
 # python/examples/spark_extract.py over the first ARTICLES .txt files of CORPUS_DIR (path order,
-# as bench_corpus takes them), checks the entities in OUT_DIR/entities against `extract`'s JSON
-# lines for the same files, stops the cluster and prints a JSON line: articles/s of the Spark job
-# and of `extract` alone on the same cores. Exits non-zero when anything differs.
+# as bench_corpus takes them), checks the entities against `extract`'s JSON lines for the same
+# files (with the f32 engine, see below), stops the cluster and prints a JSON line: articles/s of
+# the Spark job and of `extract` alone on the same cores (default engine). Exits non-zero when
+# anything differs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 corpus=$(cd "$1" && pwd)
@@ -30,10 +31,12 @@ cargo build --release --quiet --example extract
 work=$(mktemp -d "${TMPDIR:-/tmp}/newsgraph-spark.XXXXXX")
 input="$work/articles"
 mkdir -p "$input"
-find "$corpus" -name '*.txt' | sort | head -n "$articles" | while read -r f; do
+find "$corpus" -name '*.txt' | sort >"$work/all.txt"
+head -n "$articles" "$work/all.txt" | while read -r f; do
   rel=${f#"$corpus"/}
   cp "$f" "$input/${rel//\//-}"
 done
+echo "$(ls "$input" | wc -l) articles from $corpus" >&2
 
 export PYSPARK_PYTHON="$venv/bin/python" SPARK_LOCAL_IP=127.0.0.1
 export SPARK_LOG_DIR="$work/logs" SPARK_WORKER_DIR="$work/worker"
@@ -58,37 +61,61 @@ grep -q "Successfully registered with master" "$work"/worker*.log || {
   cat "$work"/*.log >&2
   exit 1
 }
-job=$("$venv/bin/spark-submit" --master spark://127.0.0.1:7077 \
-  --conf spark.executor.cores=$((cores / workers)) --conf spark.cores.max="$cores" \
-  --conf spark.ui.showConsoleProgress=false \
-  python/examples/spark_extract.py "$input" "$out" --partitions "$cores" 2>"$work/job.log" | tail -1)
-
-# extract alone, same articles, same cores.
-start=$(date +%s.%N)
-./target/release/examples/extract "$input" >"$work/extract.jsonl" 2>"$work/extract.log"
-end=$(date +%s.%N)
-"$venv/bin/python" - "$out/entities" "$work/extract.jsonl" "$job" "$start" "$end" "$workers" <<'PY'
-import json, sys
+# submit ENGINE OUT: the job over the articles; its JSON summary line.
+submit() {
+  "$venv/bin/spark-submit" --master spark://127.0.0.1:7077 \
+    --conf spark.executor.cores=$((cores / workers)) --conf spark.cores.max="$cores" \
+    --conf spark.ui.showConsoleProgress=false \
+    python/examples/spark_extract.py "$input" "$2" --partitions "$cores" --engine "$1" \
+    2>>"$work/job.log" | tail -1
+}
+# extract_run ENGINE OUT: extract alone, same articles, same cores; prints its seconds.
+extract_run() {
+  local start end
+  start=$(date +%s.%N)
+  ./target/release/examples/extract --engine "$1" "$input" >"$2" 2>>"$work/extract.log"
+  end=$(date +%s.%N)
+  "$python" -c "print($end - $start)"
+}
+# Speed with the default engine. The int8 engine quantizes activations per batch, and Spark's
+# batches are not extract's, so a borderline entity can differ between the two: identity is
+# checked with the f32 engine, whose results do not depend on the batch.
+job=$(submit auto "$out")
+extract_s=$(extract_run auto "$work/extract.jsonl")
+job_f32=$(submit onnx "$work/f32")
+extract_run onnx "$work/extract-f32.jsonl" >/dev/null
+"$venv/bin/python" - "$work" "$out" "$job" "$job_f32" "$extract_s" "$workers" <<'PY'
+import json, os, sys
 import pyarrow.parquet as pq
-entities, jsonl, job, start, end, workers = sys.argv[1:]
-job = json.loads(job)
-spark = {}
-for r in pq.read_table(entities).to_pylist():
-    spark.setdefault(r["id"], []).append((r["index"], r["text"], r["label"], r["start"], r["end"]))
-extract = {}
-for line in open(jsonl):
-    d = json.loads(line)
-    extract[d["id"]] = [(i, e["text"], e["label"], e["start"], e["end"]) for i, e in enumerate(d["entities"])]
-spark = {k: sorted(v) for k, v in spark.items()}
-ids = sorted(set(spark) | set(extract))
-differ = [i for i in ids if spark.get(i, []) != extract.get(i, [])]
-n = len(extract)
-extract_rate = n / (float(end) - float(start))
+work, out, job, job_f32, extract_s, workers = sys.argv[1:]
+job, job_f32 = json.loads(job), json.loads(job_f32)
+
+def spark(path):
+    got = {}
+    for r in pq.read_table(os.path.join(path, "entities")).to_pylist():
+        got.setdefault(r["id"], []).append((r["index"], r["text"], r["label"], r["start"], r["end"]))
+    return {k: sorted(v) for k, v in got.items()}
+
+def extract(path):
+    got = {}
+    for line in open(path):
+        d = json.loads(line)
+        got[d["id"]] = [(i, e["text"], e["label"], e["start"], e["end"]) for i, e in enumerate(d["entities"])]
+    return got
+
+def differing(a, b):
+    return [i for i in sorted(set(a) | set(b)) if a.get(i, []) != b.get(i, [])]
+
+f32 = differing(spark(os.path.join(work, "f32")), extract(os.path.join(work, "extract-f32.jsonl")))
+default = extract(os.path.join(work, "extract.jsonl"))
+n = len(default)
+extract_rate = n / float(extract_s)
 result = {
     "articles": n,
-    "entities": sum(len(v) for v in extract.values()),
-    "identical": not differ and job["articles"] == n,
-    "differing_articles": differ[:10],
+    "entities": sum(len(v) for v in default.values()),
+    "identical": not f32 and job_f32["articles"] == n and job["articles"] == n,
+    "differing_articles_f32": f32[:10],
+    "differing_articles_int8": len(differing(spark(out), default)),
     "workers": int(workers),
     "spark_articles_per_s": job["articles_per_s"],
     "extract_articles_per_s": round(extract_rate, 2),

@@ -18,13 +18,13 @@ import time
 _PIPELINE = None
 
 
-def pipeline(engine_threads, relation_model):
+def pipeline(engine_threads, relation_model, engine):
     """One pipeline per executor process (Python workers are reused: spark.python.worker.reuse)."""
     global _PIPELINE
     if _PIPELINE is None:
         import newsgraph
 
-        options = {"engine_threads": engine_threads}
+        options = {"engine_threads": engine_threads, "engine": engine}
         if not relation_model:
             options["relation_model"] = None
         _PIPELINE = newsgraph.Pipeline(**options)
@@ -69,6 +69,8 @@ def main():
     ap.add_argument("--format", choices=["auto", "text", "jsonl", "parquet"], default="auto")
     ap.add_argument("--partitions", type=int, default=0, help="0: one per core")
     ap.add_argument("--no-relation-model", action="store_true")
+    ap.add_argument("--engine", default="auto", help="auto, onnx-int8, onnx, onnx-file")
+    ap.add_argument("--master", help="Spark master (default: spark-submit's, e.g. local[2])")
     ap.add_argument("--batch-rows", type=int, default=64, help="articles per Arrow batch")
     args = ap.parse_args()
 
@@ -78,8 +80,11 @@ def main():
 
     import newsgraph
 
+    builder = SparkSession.builder
+    if args.master:
+        builder = builder.master(args.master)
     spark = (
-        SparkSession.builder.appName("newsgraph-extract")
+        builder.appName("newsgraph-extract")
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(args.batch_rows))
         .getOrCreate()
     )
@@ -89,10 +94,11 @@ def main():
     # Cores per Python worker: the executor's cores shared by its concurrent tasks.
     engine_threads = max(1, cores // max(1, min(partitions, sc.defaultParallelism)))
     relation_model = not args.no_relation_model
+    engine = args.engine
     schema = from_arrow_schema(newsgraph.Pipeline.arrow_schema())
 
     def run(batches):
-        nlp = pipeline(engine_threads, relation_model)
+        nlp = pipeline(engine_threads, relation_model, engine)
         for batch in batches:
             yield nlp.process_arrow(batch, errors="return")
 
