@@ -66,7 +66,7 @@ submit() {
   "$venv/bin/spark-submit" --master spark://127.0.0.1:7077 \
     --conf spark.executor.cores=$((cores / workers)) --conf spark.cores.max="$cores" \
     --conf spark.ui.showConsoleProgress=false \
-    python/examples/spark_extract.py "$input" "$2" --partitions "$cores" --engine "$1" \
+    python/examples/spark_extract.py "$input" "$2" --engine "$1" \
     2>>"$work/job.log" | tail -1
 }
 # extract_run ENGINE OUT: extract alone, same articles, same cores; prints its seconds.

@@ -4,9 +4,9 @@
 
 INPUT: a directory of .txt files (id = file stem), a JSON Lines file or directory ("id", "text",
 optional "title", "date"), or Parquet with those columns (chosen by --format, default: by the
-path). Each executor process loads the pipeline once (engine threads = the executor's cores,
-spark.executor.cores, or the local master's) and runs it over each partition's Arrow batches with
-mapInArrow. Writes OUT_DIR/documents, OUT_DIR/entities and OUT_DIR/relations (Parquet) and
+path). By default one task per executor: its Python worker loads the pipeline once (engine
+threads = the executor's cores, spark.executor.cores, or the local master's) and runs it over the
+partition's Arrow batches (256 articles) with mapInArrow. Writes OUT_DIR/documents, OUT_DIR/entities and OUT_DIR/relations (Parquet) and
 prints one JSON line: articles, seconds, articles/s.
 """
 
@@ -67,11 +67,15 @@ def main():
     ap.add_argument("input")
     ap.add_argument("out")
     ap.add_argument("--format", choices=["auto", "text", "jsonl", "parquet"], default="auto")
-    ap.add_argument("--partitions", type=int, default=0, help="0: one per core")
+    ap.add_argument(
+        "--partitions", type=int, default=0, help="0: one per executor (each task uses all its cores)"
+    )
     ap.add_argument("--no-relation-model", action="store_true")
     ap.add_argument("--engine", default="auto", help="auto, onnx-int8, onnx, onnx-file")
     ap.add_argument("--master", help="Spark master (default: spark-submit's, e.g. local[2])")
-    ap.add_argument("--batch-rows", type=int, default=64, help="articles per Arrow batch")
+    ap.add_argument(
+        "--batch-rows", type=int, default=256, help="articles per Arrow batch (newsgraph's chunk)"
+    )
     args = ap.parse_args()
 
     from pyspark.sql import SparkSession
@@ -89,10 +93,15 @@ def main():
         .getOrCreate()
     )
     sc = spark.sparkContext
-    cores = int(sc.getConf().get("spark.executor.cores", "0")) or sc.defaultParallelism
-    partitions = args.partitions or sc.defaultParallelism
+    total = sc.defaultParallelism
+    cores = min(int(sc.getConf().get("spark.executor.cores", "0")) or total, total)
+    executors = max(1, total // cores)
+    # One task per executor by default: one pipeline per executor whose forward passes use all
+    # its cores (more, smaller tasks pay the model loading and Spark's per-task costs again).
+    partitions = args.partitions or executors
     # Cores per Python worker: the executor's cores shared by its concurrent tasks.
-    engine_threads = max(1, cores // max(1, min(partitions, sc.defaultParallelism)))
+    concurrent = max(1, -(-min(partitions, total) // executors))
+    engine_threads = max(1, cores // concurrent)
     relation_model = not args.no_relation_model
     engine = args.engine
     schema = from_arrow_schema(newsgraph.Pipeline.arrow_schema())
