@@ -66,6 +66,8 @@ submit() {
   "$venv/bin/spark-submit" --master spark://127.0.0.1:7077 \
     --conf spark.executor.cores=$((cores / workers)) --conf spark.cores.max="$cores" \
     --conf spark.ui.showConsoleProgress=false \
+    --conf spark.driver.extraJavaOptions=-XX:TieredStopAtLevel=1 \
+    --conf spark.executor.extraJavaOptions=-XX:TieredStopAtLevel=1 \
     python/examples/spark_extract.py "$input" "$2" --engine "$1" \
     2>>"$work/job.log" | tail -1
 }
@@ -120,6 +122,7 @@ result = {
     "spark_articles_per_s": job["articles_per_s"],
     "extract_articles_per_s": round(extract_rate, 2),
     "ratio": round(job["articles_per_s"] / extract_rate, 3),
+    "job": job,
 }
 print(json.dumps(result))
 sys.exit(0 if result["identical"] else 1)

@@ -6,29 +6,51 @@ INPUT: a directory of .txt files (id = file stem), a JSON Lines file or director
 optional "title", "date"), or Parquet with those columns (chosen by --format, default: by the
 path). By default one task per executor: its Python worker loads the pipeline once (engine
 threads = the executor's cores, spark.executor.cores, or the local master's) and runs it over the
-partition's Arrow batches (256 articles) with mapInArrow. Writes OUT_DIR/documents, OUT_DIR/entities and OUT_DIR/relations (Parquet) and
-prints one JSON line: articles, seconds, articles/s.
+partition's Arrow batches (256 articles) with mapInArrow. Writes OUT_DIR/documents (one row per article: the full record, nested lists of
+entities, clusters, relations, quotes, temporal expressions, skipped spans, and the error of an
+article that failed), OUT_DIR/entities and OUT_DIR/relations (flat, keyed by id) as Parquet, and
+prints one JSON line: articles, seconds, articles/s, and where the time went.
 """
 
 import argparse
 import json
 import os
+import sys
 import time
 
 _PIPELINE = None
 
 
-def pipeline(engine_threads, relation_model, engine):
+def pipeline(engine_threads, relation_model, engine, load_s):
     """One pipeline per executor process (Python workers are reused: spark.python.worker.reuse)."""
     global _PIPELINE
     if _PIPELINE is None:
+        started = time.time()
         import newsgraph
 
         options = {"engine_threads": engine_threads, "engine": engine}
         if not relation_model:
             options["relation_model"] = None
         _PIPELINE = newsgraph.Pipeline(**options)
+        load_s.add(time.time() - started)
     return _PIPELINE
+
+
+def wait_for_executors(sc, timeout=120):
+    """On a cluster, executors register after the session starts; the job's parallelism (and its
+    clock) wait for them: spark.cores.max / spark.executor.cores of them when both are set, else one."""
+    if sc.master.startswith("local"):
+        return
+    conf = sc.getConf()
+    per, most = int(conf.get("spark.executor.cores", "0")), int(conf.get("spark.cores.max", "0"))
+    expected = most // per if per and most else 1
+    deadline = time.time() + timeout
+    # The driver's block manager is in the status too.
+    while sc._jsc.sc().getExecutorMemoryStatus().size() - 1 < expected:
+        if time.time() > deadline:
+            print(f"warning: fewer than {expected} executors after {timeout} s", file=sys.stderr)
+            return
+        time.sleep(0.1)
 
 
 def read_articles(spark, path, fmt):
@@ -84,6 +106,7 @@ def main():
 
     import newsgraph
 
+    session_started = time.time()
     builder = SparkSession.builder
     if args.master:
         builder = builder.master(args.master)
@@ -93,6 +116,8 @@ def main():
         .getOrCreate()
     )
     sc = spark.sparkContext
+    wait_for_executors(sc)
+    session_s = time.time() - session_started
     total = sc.defaultParallelism
     cores = min(int(sc.getConf().get("spark.executor.cores", "0")) or total, total)
     executors = max(1, total // cores)
@@ -106,18 +131,32 @@ def main():
     engine = args.engine
     schema = from_arrow_schema(newsgraph.Pipeline.arrow_schema())
 
+    # Where the time goes, summed over the executors' Python workers.
+    load_s = sc.accumulator(0.0)
+    process_s = sc.accumulator(0.0)
+
     def run(batches):
-        nlp = pipeline(engine_threads, relation_model, engine)
+        nlp = pipeline(engine_threads, relation_model, engine, load_s)
         for batch in batches:
-            yield nlp.process_arrow(batch, errors="return")
+            started = time.time()
+            out = nlp.process_arrow(batch, errors="return")
+            process_s.add(time.time() - started)
+            yield out
 
     started = time.time()
-    articles = read_articles(spark, args.input, args.format).repartition(partitions)
-    docs = articles.mapInArrow(run, schema).cache()
-    n = docs.count()
-    docs.drop("entities", "clusters", "relations", "quotes", "temporal", "skipped").write.mode(
-        "overwrite"
-    ).parquet(os.path.join(args.out, "documents"))
+    articles = read_articles(spark, args.input, args.format)
+    # Narrow the input to the tasks wanted without a shuffle where it has enough partitions
+    # (a directory of files has many); spread it with one where it has too few (one JSONL file).
+    if articles.rdd.getNumPartitions() >= partitions:
+        articles = articles.coalesce(partitions)
+    else:
+        articles = articles.repartition(partitions)
+    # One pass over the articles: each document's full record (entities, clusters, relations,
+    # quotes, temporal, skipped, error) as one row; the flat tables are read back from it.
+    documents = os.path.join(args.out, "documents")
+    articles.mapInArrow(run, schema).write.mode("overwrite").parquet(documents)
+    processed = time.time()
+    docs = spark.read.parquet(documents)
     docs.select("id", F.posexplode("entities").alias("index", "e")).select(
         "id", "index", "e.*"
     ).write.mode("overwrite").parquet(os.path.join(args.out, "entities"))
@@ -132,7 +171,10 @@ def main():
         F.col("r.evidence.start").alias("evidence_start"),
         F.col("r.evidence.end").alias("evidence_end"),
     ).write.mode("overwrite").parquet(os.path.join(args.out, "relations"))
-    failed = docs.filter(F.col("error").isNotNull()).count()
+    totals = docs.agg(
+        F.count(F.lit(1)).alias("n"), F.count("error").alias("failed")
+    ).collect()[0]
+    n, failed = totals["n"], totals["failed"]
     seconds = time.time() - started
     spark.stop()
     print(
@@ -142,7 +184,11 @@ def main():
                 "failed": failed,
                 "partitions": partitions,
                 "engine_threads": engine_threads,
+                "session_s": round(session_s, 2),
                 "seconds": round(seconds, 2),
+                "documents_written_s": round(processed - started, 2),
+                "pipeline_load_s": round(load_s.value, 2),
+                "process_arrow_s": round(process_s.value, 2),
                 "articles_per_s": round(n / seconds, 2),
             }
         )

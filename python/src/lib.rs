@@ -5,7 +5,7 @@
 use arrow_array::{Array, RecordBatch, StringArray};
 use arrow_pyarrow::{FromPyArrow, ToPyArrow};
 use arrow_schema::{DataType, Field, Fields, Schema};
-use newsgraph::{Aggregation, Article, Decoding, Engine, Pipeline, PipelineOptions};
+use newsgraph::{Aggregation, Article, Decoding, Document, Engine, Pipeline, PipelineOptions};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -107,18 +107,19 @@ impl NativePipeline {
         errors: &str,
     ) -> PyResult<Bound<'py, PyList>> {
         let raise = raise_errors(errors)?;
-        let articles = articles(items)?;
-        let results = py.detach(|| self.inner.process(&articles));
+        let articles = articles(items)?.into_iter().map(Ok).collect();
+        let outcomes = py.detach(|| self.outcomes(articles, raise))?;
         let json = py.import("json")?;
         let out = PyList::empty(py);
-        for (article, result) in articles.iter().zip(results) {
-            match result {
-                Ok(doc) => out.append(json.call_method1("loads", (doc.to_json_line(),))?)?,
-                Err(e) if raise => return Err(error(e)),
-                Err(e) => {
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Done(doc) => {
+                    out.append(json.call_method1("loads", (doc.to_json_line(),))?)?
+                }
+                Outcome::Failed { id, error } => {
                     let d = PyDict::new(py);
-                    d.set_item("id", &article.id)?;
-                    d.set_item("error", e.to_string())?;
+                    d.set_item("id", id)?;
+                    d.set_item("error", error)?;
                     out.append(d)?;
                 }
             }
@@ -140,32 +141,15 @@ impl NativePipeline {
     ) -> PyResult<Bound<'py, PyAny>> {
         let raise = raise_errors(errors)?;
         let batch = RecordBatch::from_pyarrow_bound(batch)?;
-        let rows = py.detach(|| -> PyResult<Vec<serde_json::Value>> {
-            let inputs = arrow_articles(&batch)?;
-            let articles: Vec<Article> = inputs.iter().filter_map(|a| a.clone().ok()).collect();
-            let mut docs = self.inner.process(&articles).into_iter();
-            let mut rows = Vec::with_capacity(inputs.len());
-            for (i, input) in inputs.into_iter().enumerate() {
-                let (id, result) = match input {
-                    Ok(a) => (a.id, docs.next().map(|r| r.map_err(|e| e.to_string()))),
-                    Err(e) => (i.to_string(), Some(Err(e))),
-                };
-                rows.push(match result {
-                    Some(Ok(doc)) => serde_json::to_value(&doc).map_err(error)?,
-                    Some(Err(e)) if raise => return Err(error(e)),
-                    Some(Err(e)) => serde_json::json!({"id": id, "error": e}),
-                    None => return Err(error("internal error: fewer documents than articles")),
-                });
-            }
-            Ok(rows)
-        })?;
+        let inputs = arrow_articles(&batch)?;
+        let outcomes = py.detach(|| self.outcomes(inputs, raise))?;
         let schema = Arc::new(document_schema());
         let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())
             .with_coerce_primitive(true)
-            .with_batch_size(rows.len().max(1))
+            .with_batch_size(outcomes.len().max(1))
             .build_decoder()
             .map_err(error)?;
-        decoder.serialize(&rows).map_err(error)?;
+        decoder.serialize(&outcomes).map_err(error)?;
         let out = decoder
             .flush()
             .map_err(error)?
@@ -184,6 +168,56 @@ impl NativePipeline {
     fn engine(&self) -> String {
         self.inner.model().engine().as_str().to_string()
     }
+}
+
+impl NativePipeline {
+    /// Processes the articles (an input that is already an error stays one, in its place) and
+    /// applies the error policy: with `raise`, the first failure is the error.
+    fn outcomes(
+        &self,
+        inputs: Vec<Result<Article, Failure>>,
+        raise: bool,
+    ) -> PyResult<Vec<Outcome>> {
+        let articles: Vec<Article> = inputs
+            .iter()
+            .filter_map(|a| a.as_ref().ok().cloned())
+            .collect();
+        let mut docs = self.inner.process(&articles).into_iter();
+        let mut out = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let outcome = match input {
+                Ok(a) => match docs.next() {
+                    Some(Ok(doc)) => Outcome::Done(doc),
+                    Some(Err(e)) => Outcome::Failed {
+                        id: a.id,
+                        error: e.to_string(),
+                    },
+                    None => return Err(error("internal error: fewer documents than articles")),
+                },
+                Err(Failure { id, error }) => Outcome::Failed { id, error },
+            };
+            if let (true, Outcome::Failed { error: e, .. }) = (raise, &outcome) {
+                return Err(error(e));
+            }
+            out.push(outcome);
+        }
+        Ok(out)
+    }
+}
+
+/// An input row that is not an article (no text): its id and why.
+struct Failure {
+    id: String,
+    error: String,
+}
+
+/// What became of one article: its document, or its id and error message. Serialized as the
+/// JSON lines' record (`{"id", "error"}` for a failure), which is what the Arrow output decodes.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Outcome {
+    Done(Document),
+    Failed { id: String, error: String },
 }
 
 fn raise_errors(errors: &str) -> PyResult<bool> {
@@ -212,7 +246,7 @@ fn string_column(batch: &RecordBatch, name: &str) -> PyResult<Option<StringArray
 }
 
 /// The articles of an Arrow batch; a row without text is that row's error.
-fn arrow_articles(batch: &RecordBatch) -> PyResult<Vec<Result<Article, String>>> {
+fn arrow_articles(batch: &RecordBatch) -> PyResult<Vec<Result<Article, Failure>>> {
     let text = string_column(batch, "text")?.ok_or_else(|| {
         PyValueError::new_err(format!(
             "the batch has no \"text\" column (columns: {:?})",
@@ -235,7 +269,8 @@ fn arrow_articles(batch: &RecordBatch) -> PyResult<Vec<Result<Article, String>>>
         .map(|i| {
             let id = value(&id, i).unwrap_or_else(|| i.to_string());
             if !text.is_valid(i) {
-                return Err(format!("{id}: the text is null"));
+                let error = format!("{id}: the text is null");
+                return Err(Failure { id, error });
             }
             let mut a = Article::new(id, text.value(i));
             if let Some(t) = value(&title, i) {
