@@ -3,18 +3,21 @@
 //! ```text
 //! cargo run --release --example extract -- examples/articles
 //! cargo run --release --example extract -- --model DIR --batch 32 --threads 2 a.txt dir/ -
+//! cargo run --release --example extract -- --html out.html examples/articles
 //! ```
 //! PATH is a text file, a directory tree of `.txt` files, a `.jsonl` file, or `-` for JSON Lines
 //! on stdin. Failed inputs are named on stderr and make the exit code 1; the other articles'
-//! results are still written.
+//! results are still written. With `--html OUT.html`, the documents are also written as one page
+//! to look at (entities, clusters, relations, quotes, dates; an index of the articles).
 mod common;
 
 use anyhow::Result;
 use clap::Parser;
 use common::PipelineArgs;
 use indicatif::{ProgressBar, ProgressStyle};
-use newsgraph::Pipeline;
-use std::cell::Cell;
+use newsgraph::{HtmlWriter, Pipeline};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -24,6 +27,9 @@ use std::time::Instant;
 struct Args {
     #[command(flatten)]
     pipeline: PipelineArgs,
+    /// Also write the documents as one self-contained HTML page to this file.
+    #[arg(long, value_name = "OUT.html")]
+    html: Option<PathBuf>,
     /// Files, directories, `.jsonl` files, or `-` (JSON Lines on stdin).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -41,8 +47,18 @@ fn run() -> Result<()> {
     let engine = pipeline.engine();
     // Inputs are read lazily; a bad file or line is reported and counted, and costs nothing else.
     let read_failures = Cell::new(0usize);
+    // The HTML page needs each article's text next to its document: the stream yields one
+    // result per article in input order, so the texts wait in a queue.
+    let mut html = args.html.as_ref().map(HtmlWriter::create).transpose()?;
+    let texts: RefCell<VecDeque<(String, String)>> = RefCell::default();
+    let keep_texts = html.is_some();
     let articles = newsgraph::input::read_paths(args.paths.clone()).filter_map(|item| match item {
-        Ok(a) => Some(a),
+        Ok(a) => {
+            if keep_texts {
+                texts.borrow_mut().push_back((a.id.clone(), a.text.clone()));
+            }
+            Some(a)
+        }
         Err(e) => {
             read_failures.set(read_failures.get() + 1);
             eprintln!("error: {e}");
@@ -58,21 +74,41 @@ fn run() -> Result<()> {
     // Each line is written (and flushed) as soon as it and all earlier articles are done, so
     // a crash, a kill or Ctrl-C keeps every result computed so far.
     for result in pipeline.stream(articles) {
+        let text = if keep_texts {
+            texts.borrow_mut().pop_front()
+        } else {
+            None
+        };
         match result {
             Ok(doc) => {
                 entities += doc.entities.len();
                 done += 1;
                 writeln!(out, "{}", doc.to_json_line())?;
                 out.flush()?;
+                if let (Some(html), Some((id, text))) = (html.as_mut(), &text) {
+                    anyhow::ensure!(
+                        *id == doc.id,
+                        "internal error: document {} came for article {id}",
+                        doc.id
+                    );
+                    html.add(text, &doc)?;
+                }
             }
             Err(e) => {
                 failed += 1;
                 bar.suspend(|| eprintln!("error: {e}"));
+                if let (Some(html), Some((id, _))) = (html.as_mut(), &text) {
+                    html.add_error(id, &e.to_string())?;
+                }
             }
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
+    if let Some(html) = html {
+        let path = html.finish()?;
+        eprintln!("wrote {}", path.display());
+    }
     let failed = failed + read_failures.get();
     let secs = started.elapsed().as_secs_f64();
     eprintln!(

@@ -49,7 +49,7 @@ mod pipeline;
 mod proptests;
 mod quote;
 mod relation;
-
+mod render;
 mod segment;
 mod temporal;
 mod tokenize;
@@ -71,6 +71,7 @@ pub use pipeline::{Pipeline, PipelineOptions, Stream, WindowStats, RELATION_THRE
 pub use quote::Quote;
 pub use relation::{Evidence, Relation, RelationKind};
 pub use relation::{Pair, Prediction, RelationModel};
+pub use render::HtmlWriter;
 pub use temporal::{Temporal, TemporalLabel, Value as TemporalValue};
 
 use std::path::PathBuf;

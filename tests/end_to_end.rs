@@ -284,3 +284,74 @@ fn sample_articles_give_relations_quotes_and_dates() {
         );
     }
 }
+
+/// The HTML view of the sample articles: every entity is one `<mark>` holding exactly its text,
+/// every quote, date and relation is there, and the text reads back unchanged.
+#[test]
+fn html_view_marks_what_was_found() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/articles");
+    let articles: Vec<_> = newsgraph::input::read_path(&dir)
+        .map(|a| a.unwrap())
+        .collect();
+    let docs = run(Engine::Auto);
+    let out = std::env::temp_dir().join(format!("newsgraph-e2e-{}.html", std::process::id()));
+    let mut w = newsgraph::HtmlWriter::create(&out).unwrap();
+    for (a, d) in articles.iter().zip(&docs) {
+        w.add(&a.text, d).unwrap();
+    }
+    let html = std::fs::read_to_string(w.finish().unwrap()).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    let strip = |s: &str| {
+        let (mut out, mut tag) = (String::new(), false);
+        for c in s.chars() {
+            match c {
+                '<' => tag = true,
+                '>' => tag = false,
+                c if !tag => out.push(c),
+                _ => {}
+            }
+        }
+        out.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    };
+    for (n, (a, d)) in articles.iter().zip(&docs).enumerate() {
+        let section = html
+            .split(&format!("<section class=\"article\" id=\"a{n}\""))
+            .nth(1)
+            .unwrap();
+        let text = section.split("<div class=\"text\">").nth(1).unwrap();
+        let text = &text[..text.find("</div>").unwrap()];
+        assert_eq!(strip(text), a.text, "article {n} reads back unchanged");
+        let marks: Vec<&str> = text.split("<mark class=\"ent k-").skip(1).collect();
+        assert_eq!(
+            marks.len(),
+            d.entities.len(),
+            "article {n}: one mark per entity"
+        );
+        for (i, (m, e)) in marks.iter().zip(&d.entities).enumerate() {
+            assert!(m.contains(&format!("data-i=\"{i}\"")), "{m}");
+            let inner = &m[m.find('>').unwrap() + 1..m.find("</mark>").unwrap()];
+            assert_eq!(strip(inner), e.text, "article {n}, entity {i}");
+            assert!(m[..m.find('>').unwrap()].contains(&format!("{} (", e.label)));
+        }
+        for (i, _) in d.quotes.iter().enumerate() {
+            assert!(
+                text.contains(&format!("data-q=\"{i}\"")),
+                "article {n}: quote {i}"
+            );
+        }
+        let dated = d.temporal.iter().filter(|t| t.value.is_some()).count();
+        assert!(text.matches("<span class=\"tm\" data-v=").count() >= dated);
+        let aside = &section[section.find("<aside>").unwrap()..section.find("</aside>").unwrap()];
+        assert_eq!(aside.matches("<li data-ev=").count(), d.relations.len());
+        for r in &d.relations {
+            let ev = format!("data-ev=\"a{n}-{}-{}\"", r.evidence.start, r.evidence.end);
+            assert!(text.contains(&format!("<span class=\"ev\" {ev}>")), "{ev}");
+        }
+    }
+    assert!(docs.iter().map(|d| d.relations.len()).sum::<usize>() > 0);
+    assert!(docs.iter().map(|d| d.quotes.len()).sum::<usize>() > 0);
+}
