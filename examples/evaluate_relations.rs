@@ -67,7 +67,7 @@ struct Args {
     /// The relation model folder.
     #[arg(long, default_value = "models/newsgraph-rel-minilm")]
     model: PathBuf,
-    /// Engine: auto (onnx-int8), onnx-int8 or onnx.
+    /// Engine: auto (onnx-int8), onnx-int8, onnx-int8-rows or onnx.
     #[arg(long, default_value = "auto")]
     engine: Engine,
     /// Where to write one JSON line per example.

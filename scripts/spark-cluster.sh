@@ -5,7 +5,7 @@
 # and WORKERS workers on 127.0.0.1 (the machine's cores shared among them), submits
 # python/examples/spark_extract.py over the first ARTICLES .txt files of CORPUS_DIR (path order,
 # as bench_corpus takes them), checks the entities against `extract`'s JSON lines for the same
-# files (with the f32 engine, see below), stops the cluster and prints a JSON line: articles/s of
+# files (with the onnx-int8-rows engine, see below), stops the cluster and prints a JSON line: articles/s of
 # the Spark job and of `extract` alone on the same cores (default engine). Exits non-zero when
 # anything differs.
 set -euo pipefail
@@ -79,18 +79,19 @@ extract_run() {
   end=$(date +%s.%N)
   "$python" -c "print($end - $start)"
 }
-# Speed with the default engine. The int8 engine quantizes activations per batch, and Spark's
+# Speed with the default engine. onnx-int8 quantizes activations per batch, and Spark's
 # batches are not extract's, so a borderline entity can differ between the two: identity is
-# checked with the f32 engine, whose results do not depend on the batch.
+# checked with onnx-int8-rows (int8 with activations per token), whose results do not depend on
+# the batch.
 job=$(submit auto "$out")
 extract_s=$(extract_run auto "$work/extract.jsonl")
-job_f32=$(submit onnx "$work/f32")
-extract_run onnx "$work/extract-f32.jsonl" >/dev/null
-"$venv/bin/python" - "$work" "$out" "$job" "$job_f32" "$extract_s" "$workers" <<'PY'
+job_rows=$(submit onnx-int8-rows "$work/rows")
+extract_run onnx-int8-rows "$work/extract-rows.jsonl" >/dev/null
+"$venv/bin/python" - "$work" "$out" "$job" "$job_rows" "$extract_s" "$workers" <<'PY'
 import json, os, sys
 import pyarrow.parquet as pq
-work, out, job, job_f32, extract_s, workers = sys.argv[1:]
-job, job_f32 = json.loads(job), json.loads(job_f32)
+work, out, job, job_rows, extract_s, workers = sys.argv[1:]
+job, job_rows = json.loads(job), json.loads(job_rows)
 
 def spark(path):
     got = {}
@@ -108,15 +109,15 @@ def extract(path):
 def differing(a, b):
     return [i for i in sorted(set(a) | set(b)) if a.get(i, []) != b.get(i, [])]
 
-f32 = differing(spark(os.path.join(work, "f32")), extract(os.path.join(work, "extract-f32.jsonl")))
+rows = differing(spark(os.path.join(work, "rows")), extract(os.path.join(work, "extract-rows.jsonl")))
 default = extract(os.path.join(work, "extract.jsonl"))
 n = len(default)
 extract_rate = n / float(extract_s)
 result = {
     "articles": n,
     "entities": sum(len(v) for v in default.values()),
-    "identical": not f32 and job_f32["articles"] == n and job["articles"] == n,
-    "differing_articles_f32": f32[:10],
+    "identical": not rows and job_rows["articles"] == n and job["articles"] == n,
+    "differing_articles_int8_rows": rows[:10],
     "differing_articles_int8": len(differing(spark(out), default)),
     "workers": int(workers),
     "spark_articles_per_s": job["articles_per_s"],

@@ -287,7 +287,7 @@ impl Pipeline {
         let relations = match &options.relation_model {
             Some(dir) => {
                 let engine = match options.engine {
-                    Engine::Onnx => Engine::Onnx,
+                    e @ (Engine::Onnx | Engine::OnnxInt8Rows) => e,
                     _ => Engine::OnnxInt8,
                 };
                 let mut m = RelationModel::load_with_threads(dir, engine, options.engine_threads)

@@ -51,7 +51,11 @@ fn onnx_engines_match_rust_bert() {
     let labels = common::LABELS.len();
     // int8: weights per column, activations per batch, so logits move by a few hundredths of
     // their spread; the labels must still all agree on this input.
-    for (engine, tol) in [(Engine::Onnx, 1e-4), (Engine::OnnxInt8, 0.1)] {
+    for (engine, tol) in [
+        (Engine::Onnx, 1e-4),
+        (Engine::OnnxInt8, 0.1),
+        (Engine::OnnxInt8Rows, 0.1),
+    ] {
         let model = NerModel::load_with(&dir, engine).unwrap();
         assert_eq!(model.engine(), engine);
         let got = model.logits(&input).unwrap();
@@ -90,6 +94,59 @@ fn probabilities_are_the_softmax_of_the_logits() {
         for (a, b) in l.iter().zip(p) {
             assert!(((a - max).exp() / z - b).abs() < 1e-5, "{l:?} {p:?}");
         }
+    }
+}
+
+/// The largest difference between two equally long slices.
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()))
+}
+
+/// Row `r` of `input` as a batch of its own, cut to `len` tokens.
+fn row(input: &EncoderInput, r: usize, len: usize) -> EncoderInput {
+    let mut one = EncoderInput::new(1, len);
+    let at = r * input.len;
+    one.ids.copy_from_slice(&input.ids[at..at + len]);
+    one.mask.copy_from_slice(&input.mask[at..at + len]);
+    one.casing.copy_from_slice(&input.casing[at..at + len]);
+    one
+}
+
+/// `onnx-int8-rows` quantizes each token on its own: a row's logits are the same alone and
+/// among other rows (the float parts of attention may differ in the last bits), and they stay
+/// as close to f32 as `onnx-int8` (0.1, as in `onnx_engines_match_rust_bert`).
+#[test]
+fn int8_rows_results_do_not_depend_on_the_batch() {
+    let (_tmp, dir) = random_tiny();
+    let rows = NerModel::load_with(&dir, Engine::OnnxInt8Rows).unwrap();
+    assert_eq!(rows.engine(), Engine::OnnxInt8Rows);
+    let f32 = NerModel::load_with(&dir, Engine::Onnx).unwrap();
+    let input = batch();
+    let labels = common::LABELS.len();
+    let batched = rows.logits(&input).unwrap();
+    let reference = f32.logits(&input).unwrap();
+    // The unpadded positions (row 2 is padded after 7 tokens).
+    let unpadded = |v: &[f32]| -> Vec<f32> {
+        v.chunks(labels)
+            .zip(&input.mask)
+            .filter(|(_, &m)| m == 1)
+            .flat_map(|(l, _)| l.to_vec())
+            .collect()
+    };
+    let close = max_diff(&unpadded(&batched), &unpadded(&reference));
+    let per_batch = NerModel::load_with(&dir, Engine::OnnxInt8).unwrap();
+    let int8 = max_diff(
+        &unpadded(&per_batch.logits(&input).unwrap()),
+        &unpadded(&reference),
+    );
+    eprintln!("against onnx: onnx-int8-rows max |diff| {close}, onnx-int8 {int8}");
+    assert!(close < 0.1, "max |diff| {close}");
+    for (r, len) in [(0, 11), (1, 11), (2, 7)] {
+        let alone = rows.logits(&row(&input, r, len)).unwrap();
+        let at = r * input.len * labels;
+        let diff = max_diff(&alone, &batched[at..at + len * labels]);
+        assert!(diff < 1e-5, "row {r}: alone and batched differ by {diff}");
     }
 }
 
@@ -137,6 +194,7 @@ fn engines_give_the_same_entities() {
     #[cfg(feature = "torch")]
     assert_eq!(run(Engine::RustBert), reference);
     assert_eq!(run(Engine::OnnxInt8), reference);
+    assert_eq!(run(Engine::OnnxInt8Rows), reference);
     assert_eq!(run(Engine::Auto), reference);
 }
 
@@ -158,6 +216,7 @@ fn engine_names_parse() {
         Engine::RustBert,
         Engine::Onnx,
         Engine::OnnxInt8,
+        Engine::OnnxInt8Rows,
         Engine::OnnxFile,
     ] {
         assert_eq!(e.as_str().parse::<Engine>().unwrap(), e);

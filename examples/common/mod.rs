@@ -34,7 +34,7 @@ pub struct PipelineArgs {
     /// mentions).
     #[arg(long)]
     pub no_type_vote: bool,
-    /// Forward-pass engine: auto, onnx-int8, onnx, onnx-file or rust-bert (feature `torch`).
+    /// Forward-pass engine: auto, onnx-int8, onnx-int8-rows, onnx, onnx-file or rust-bert (feature `torch`).
     #[arg(long, default_value = "auto")]
     pub engine: Engine,
     /// Relation model folder; default: the shipped one.

@@ -93,7 +93,7 @@ def main():
         "--partitions", type=int, default=0, help="0: one per executor (each task uses all its cores)"
     )
     ap.add_argument("--no-relation-model", action="store_true")
-    ap.add_argument("--engine", default="auto", help="auto, onnx-int8, onnx, onnx-file")
+    ap.add_argument("--engine", default="auto", help="auto, onnx-int8, onnx-int8-rows, onnx, onnx-file")
     ap.add_argument("--master", help="Spark master (default: spark-submit's, e.g. local[2])")
     ap.add_argument(
         "--batch-rows", type=int, default=256, help="articles per Arrow batch (newsgraph's chunk)"

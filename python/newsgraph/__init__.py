@@ -41,7 +41,7 @@ class Pipeline:
     relation_model: a relation model folder; the default: the bundled one; None: relations
     from the rules only (faster).
     Other keyword options follow newsgraph's PipelineOptions: engine ("auto", "onnx-int8",
-    "onnx", "onnx-file"), threads, engine_threads, batch_size, aggregation ("first",
+    "onnx-int8-rows", "onnx", "onnx-file"), threads, engine_threads, batch_size, aggregation ("first",
     "average", "max"), decoding ("viterbi", "greedy"), type_vote, relation_threshold,
     relation_rules, clean, chunk.
     """

@@ -1,6 +1,6 @@
 """The Spark job (python/examples/spark_extract.py) in local[2] mode: the Parquet it writes holds
-the same entities and relations as Pipeline.process gives for the same articles (f32 engine: its
-results do not depend on how articles are batched)."""
+the same entities and relations as Pipeline.process gives for the same articles (the
+onnx-int8-rows engine: its results do not depend on how articles are batched)."""
 
 import json
 import os
@@ -32,7 +32,7 @@ def test_spark_local_job_writes_what_the_pipeline_gives(tmp_path):
     out = tmp_path / "out"
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
     run = subprocess.run(
-        [sys.executable, str(JOB), str(corpus), str(out), "--master", "local[2]", "--engine", "onnx"],
+        [sys.executable, str(JOB), str(corpus), str(out), "--master", "local[2]", "--engine", "onnx-int8-rows"],
         capture_output=True,
         text=True,
         env=env,
@@ -42,7 +42,7 @@ def test_spark_local_job_writes_what_the_pipeline_gives(tmp_path):
     summary = json.loads(run.stdout.strip().splitlines()[-1])
     assert summary["articles"] == 3 and summary["failed"] == 0
 
-    nlp = newsgraph.Pipeline(engine="onnx")
+    nlp = newsgraph.Pipeline(engine="onnx-int8-rows")
     want = {d["id"]: d for d in nlp.process([{"id": k, "text": v} for k, v in ARTICLES.items()])}
     entities = {}
     for r in pq.read_table(out / "entities").to_pylist():

@@ -7,8 +7,10 @@
 //! ride on the segment input), `Attention` (the query-key-value projection and
 //! multi-head attention in one kernel) and `Gelu`. The `int8` variant quantizes the weights of
 //! every encoder matrix product per output column (symmetric int8) and their inputs per batch
-//! (uint8): `QAttention` and `DynamicQuantizeMatMul`. Embeddings, layer norms, softmax and the
-//! classifier stay f32.
+//! (uint8): `QAttention` and `DynamicQuantizeMatMul`. The `int8-rows` variant quantizes the
+//! inputs per token instead (`MatMulIntegerToFloat` with a scale per row, `MultiHeadAttention`):
+//! slower, as accurate as f32, and independent of what else is in the batch. Embeddings, layer
+//! norms, softmax and the classifier stay f32.
 //!
 //! The runtime library is loaded when the first engine is built, from `$ORT_DYLIB_PATH`, else
 //! from the path `build.rs` compiled in (the library it fetched into newsgraph's cache), else
@@ -37,7 +39,11 @@ const MS_DOMAIN: &str = "com.microsoft";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Precision {
     F32,
+    /// Activations quantized per matrix product and batch (`DynamicQuantizeMatMul`,
+    /// `QAttention`).
     Int8,
+    /// Activations quantized per token ([`Builder::quantize_rows`]).
+    Int8Rows,
 }
 
 /// The ONNX Runtime environment, created once per process.
@@ -324,7 +330,7 @@ impl Dims {
 }
 
 impl OnnxBert {
-    /// Builds `engine` (`Onnx`: f32, or `OnnxInt8`) from a checkpoint's weights (canonical
+    /// Builds `engine` (`Onnx`: f32, `OnnxInt8` or `OnnxInt8Rows`) from a checkpoint's weights (canonical
     /// names), with `threads` intra-op threads (0: ONNX Runtime's default).
     pub(crate) fn new(
         weights: &Weights,
@@ -359,10 +365,10 @@ impl OnnxBert {
             ))
         })?;
         let env = environment()?;
-        let precision = if engine == Engine::OnnxInt8 {
-            Precision::Int8
-        } else {
-            Precision::F32
+        let precision = match engine {
+            Engine::OnnxInt8 => Precision::Int8,
+            Engine::OnnxInt8Rows => Precision::Int8Rows,
+            _ => Precision::F32,
         };
         let shape = Dims::from_config(config, &layout, engine)?;
         let (heads, eps, hidden, emb) = (shape.heads, shape.eps, shape.hidden, shape.embedding);
@@ -763,6 +769,20 @@ impl Linear {
         }
     }
 
+    /// Output columns `start..end`.
+    fn columns(&self, start: usize, end: usize) -> Linear {
+        let mut weight = Vec::with_capacity(self.inp * (end - start));
+        for i in 0..self.inp {
+            weight.extend_from_slice(&self.weight[i * self.out + start..i * self.out + end]);
+        }
+        Linear {
+            weight,
+            bias: self.bias[start..end].to_vec(),
+            inp: self.inp,
+            out: end - start,
+        }
+    }
+
     /// Symmetric per-column int8: (values, scales).
     fn quantize(&self, qmax: f32) -> (Vec<i8>, Vec<f32>) {
         let mut scales = vec![0f32; self.out];
@@ -809,6 +829,7 @@ struct Builder {
     precision: Precision,
     qmax: f32,
     nodes: usize,
+    constants: bool,
 }
 
 impl Builder {
@@ -818,6 +839,7 @@ impl Builder {
             precision,
             qmax: int8_range(),
             nodes: 0,
+            constants: false,
         })
     }
 
@@ -871,11 +893,93 @@ impl Builder {
         self.node("Add", ONNX_DOMAIN, &[&y, &b], &[out], vec![])
     }
 
+    /// `x` quantized per token: each row gets its own scale (its largest magnitude / 127) and is
+    /// stored as uint8 around 128, so a token's result does not depend on the other rows of the
+    /// batch. Returns the quantized rows' and the scales' names (scales shaped `(B, S, 1)`).
+    fn quantize_rows(&mut self, name: &str, x: &str) -> Result<(String, String)> {
+        let n = |v: &str| format!("{name}.{v}");
+        if !self.constants {
+            self.f32("q.inv127", &[], &[1.0 / 127.0])?;
+            self.f32("q.tiny", &[], &[1e-12])?;
+            self.f32("q.one", &[], &[1.0])?;
+            self.initializer::<u8>("q.zp", &[], &[128])?;
+            self.constants = true;
+        }
+        let attr = |k: &str, v: i64| Attribute::new(k, v).map_err(ort_err);
+        let axes = || -> Result<Vec<Attribute>> {
+            Ok(vec![
+                Attribute::new("axes", vec![-1i64]).map_err(ort_err)?,
+                attr("keepdims", 1)?,
+            ])
+        };
+        self.node("ReduceMax", ONNX_DOMAIN, &[x], &[&n("hi")], axes()?)?;
+        self.node("ReduceMin", ONNX_DOMAIN, &[x], &[&n("lo")], axes()?)?;
+        self.node("Neg", ONNX_DOMAIN, &[&n("lo")], &[&n("nlo")], vec![])?;
+        self.node(
+            "Max",
+            ONNX_DOMAIN,
+            &[&n("hi"), &n("nlo"), "q.tiny"],
+            &[&n("max")],
+            vec![],
+        )?;
+        self.node(
+            "Mul",
+            ONNX_DOMAIN,
+            &[&n("max"), "q.inv127"],
+            &[&n("xs")],
+            vec![],
+        )?;
+        self.node("Div", ONNX_DOMAIN, &[x, &n("xs")], &[&n("xn")], vec![])?;
+        self.node(
+            "QuantizeLinear",
+            ONNX_DOMAIN,
+            &[&n("xn"), "q.one", "q.zp"],
+            &[&n("xq")],
+            vec![],
+        )?;
+        Ok((n("xq"), n("xs")))
+    }
+
+    /// `(xq · W) · xs (+ b)` for rows quantized by [`Builder::quantize_rows`], the weights int8
+    /// per output column.
+    fn matmul_rows(
+        &mut self,
+        name: &str,
+        (xq, xs): (&str, &str),
+        l: &Linear,
+        bias: bool,
+    ) -> Result<String> {
+        let n = |v: &str| format!("{name}.{v}");
+        let (q, scales) = l.quantize(self.qmax);
+        self.initializer(&n("wq"), &[l.inp, l.out], &q)?;
+        self.f32(&n("ws"), &[l.out], &scales)?;
+        self.node(
+            "MatMulIntegerToFloat",
+            MS_DOMAIN,
+            &[xq, &n("wq"), "q.one", &n("ws"), "q.zp"],
+            &[&n("acc")],
+            vec![],
+        )?;
+        let out = n("y");
+        if bias {
+            self.f32(&n("b"), &[l.out], &l.bias)?;
+            self.node("Mul", ONNX_DOMAIN, &[&n("acc"), xs], &[&n("row")], vec![])?;
+            self.node("Add", ONNX_DOMAIN, &[&n("row"), &n("b")], &[&out], vec![])?;
+        } else {
+            self.node("Mul", ONNX_DOMAIN, &[&n("acc"), xs], &[&out], vec![])?;
+        }
+        Ok(out)
+    }
+
     /// `x · W + b` in the builder's precision; returns the output's name.
     fn linear(&mut self, name: &str, x: &str, l: &Linear) -> Result<String> {
         let out = format!("{name}.y");
         match self.precision {
             Precision::F32 => self.linear_f32(name, x, l, &out)?,
+            Precision::Int8Rows => {
+                let (xq, xs) = self.quantize_rows(name, x)?;
+                return self.matmul_rows(name, (&xq, &xs), l, true);
+            }
             Precision::Int8 => {
                 let (q, scales) = l.quantize(self.qmax);
                 let (w, s, b) = (
@@ -912,6 +1016,27 @@ impl Builder {
                     "Attention",
                     MS_DOMAIN,
                     &[x, &w, &b, "mask_index"],
+                    &[&out],
+                    heads,
+                )?;
+            }
+            Precision::Int8Rows => {
+                let (xq, xs) = self.quantize_rows(name, x)?;
+                let d = qkv.out / 3;
+                let mut parts = Vec::with_capacity(3);
+                for (i, part) in ["q", "k", "v"].iter().enumerate() {
+                    let l = qkv.columns(i * d, (i + 1) * d);
+                    parts.push(self.matmul_rows(
+                        &format!("{name}.{part}"),
+                        (&xq, &xs),
+                        &l,
+                        false,
+                    )?);
+                }
+                self.node(
+                    "MultiHeadAttention",
+                    MS_DOMAIN,
+                    &[&parts[0], &parts[1], &parts[2], &b, "mask_index"],
                     &[&out],
                     heads,
                 )?;

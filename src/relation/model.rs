@@ -203,7 +203,8 @@ impl std::fmt::Debug for RelationModel {
 }
 
 impl RelationModel {
-    /// Loads a relation model folder; `engine` is `Auto` (int8), `OnnxInt8` or `Onnx`. The
+    /// Loads a relation model folder; `engine` is `Auto` (int8), `OnnxInt8`, `OnnxInt8Rows` or
+    /// `Onnx`. The
     /// engine uses every core; see [`load_with_threads`](Self::load_with_threads).
     pub fn load(dir: &Path, engine: Engine) -> Result<Self> {
         Self::load_with_threads(dir, engine, 0)
@@ -213,10 +214,10 @@ impl RelationModel {
     pub fn load_with_threads(dir: &Path, engine: Engine, threads: usize) -> Result<Self> {
         let engine = match engine {
             Engine::Auto => Engine::OnnxInt8,
-            e @ (Engine::Onnx | Engine::OnnxInt8) => e,
+            e @ (Engine::Onnx | Engine::OnnxInt8 | Engine::OnnxInt8Rows) => e,
             other => {
                 return Err(Error::Setting(format!(
-                    "relation models run on onnx-int8 or onnx, not {other}"
+                    "relation models run on onnx-int8, onnx-int8-rows or onnx, not {other}"
                 )))
             }
         };
