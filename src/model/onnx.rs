@@ -8,7 +8,7 @@
 //! multi-head attention in one kernel) and `Gelu`. The `int8` variant quantizes the weights of
 //! every encoder matrix product per output column (symmetric int8) and their inputs per batch
 //! (uint8): `QAttention` and `DynamicQuantizeMatMul`. The `int8-rows` variant quantizes the
-//! inputs per token instead (`MatMulIntegerToFloat` with a scale per row, `MultiHeadAttention`):
+//! inputs per token instead (`MatMulIntegerToFloat`, then each row's scale; `MultiHeadAttention`):
 //! slower, as accurate as f32, and independent of what else is in the batch. Embeddings, layer
 //! norms, softmax and the classifier stay f32.
 //!
