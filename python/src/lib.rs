@@ -178,18 +178,26 @@ impl NativePipeline {
         inputs: Vec<Result<Article, Failure>>,
         raise: bool,
     ) -> PyResult<Vec<Outcome>> {
-        let articles: Vec<Article> = inputs
-            .iter()
-            .filter_map(|a| a.as_ref().ok().cloned())
+        // The articles move to the pipeline; each slot keeps the id (or the input's failure).
+        let mut articles = Vec::with_capacity(inputs.len());
+        let slots: Vec<Result<String, Failure>> = inputs
+            .into_iter()
+            .map(|input| {
+                input.map(|a| {
+                    let id = a.id.clone();
+                    articles.push(a);
+                    id
+                })
+            })
             .collect();
         let mut docs = self.inner.process(&articles).into_iter();
-        let mut out = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            let outcome = match input {
-                Ok(a) => match docs.next() {
+        let mut out = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let outcome = match slot {
+                Ok(id) => match docs.next() {
                     Some(Ok(doc)) => Outcome::Done(doc),
                     Some(Err(e)) => Outcome::Failed {
-                        id: a.id,
+                        id,
                         error: e.to_string(),
                     },
                     None => return Err(error("internal error: fewer documents than articles")),

@@ -459,7 +459,7 @@ impl OnnxBert {
         for i in 0..shape.layers {
             let p = (layout.layer)(layout.prefix, i);
             let square = |name: &str| Linear::load(weights, &format!("{p}.{name}"), hidden, hidden);
-            let qkv = Linear::concat(&[square(q)?, square(k)?, square(v)?]);
+            let qkv = [square(q)?, square(k)?, square(v)?];
             let ctx = g.attention(&format!("l{i}.attn"), &x, &qkv, heads)?;
             let a = g.linear(&format!("l{i}.attn_out"), &ctx, &square(attn_out)?)?;
             let (gamma, beta) = norm(&mut g, &format!("{p}.{attn_norm}"), hidden)?;
@@ -769,20 +769,6 @@ impl Linear {
         }
     }
 
-    /// Output columns `start..end`.
-    fn columns(&self, start: usize, end: usize) -> Linear {
-        let mut weight = Vec::with_capacity(self.inp * (end - start));
-        for i in 0..self.inp {
-            weight.extend_from_slice(&self.weight[i * self.out + start..i * self.out + end]);
-        }
-        Linear {
-            weight,
-            bias: self.bias[start..end].to_vec(),
-            inp: self.inp,
-            out: end - start,
-        }
-    }
-
     /// Symmetric per-column int8: (values, scales).
     fn quantize(&self, qmax: f32) -> (Vec<i8>, Vec<f32>) {
         let mut scales = vec![0f32; self.out];
@@ -1002,9 +988,18 @@ impl Builder {
         Ok(out)
     }
 
-    /// Self-attention over `x` with the merged projection `qkv`: `Attention` in f32,
-    /// `QAttention` (int8 projection, f32 attention) in int8; returns the context's name.
-    fn attention(&mut self, name: &str, x: &str, qkv: &Linear, heads: i64) -> Result<String> {
+    /// Self-attention over `x` with the query, key and value projections `parts`: merged into
+    /// one projection for `Attention` in f32 and `QAttention` (int8 projection, f32 attention)
+    /// in int8; in int8-rows three products of the same quantized rows feeding
+    /// `MultiHeadAttention` (f32). Returns the context's name.
+    fn attention(
+        &mut self,
+        name: &str,
+        x: &str,
+        parts: &[Linear; 3],
+        heads: i64,
+    ) -> Result<String> {
+        let qkv = Linear::concat(parts);
         let (out, b) = (format!("{name}.ctx"), format!("{name}.b"));
         self.f32(&b, &[qkv.out], &qkv.bias)?;
         let heads = vec![Attribute::new("num_heads", heads).map_err(ort_err)?];
@@ -1022,21 +1017,21 @@ impl Builder {
             }
             Precision::Int8Rows => {
                 let (xq, xs) = self.quantize_rows(name, x)?;
-                let d = qkv.out / 3;
-                let mut parts = Vec::with_capacity(3);
-                for (i, part) in ["q", "k", "v"].iter().enumerate() {
-                    let l = qkv.columns(i * d, (i + 1) * d);
-                    parts.push(self.matmul_rows(
-                        &format!("{name}.{part}"),
-                        (&xq, &xs),
-                        &l,
-                        false,
-                    )?);
+                let mut qkv_names = Vec::with_capacity(3);
+                for (l, part) in parts.iter().zip(["q", "k", "v"]) {
+                    let part = format!("{name}.{part}");
+                    qkv_names.push(self.matmul_rows(&part, (&xq, &xs), l, false)?);
                 }
                 self.node(
                     "MultiHeadAttention",
                     MS_DOMAIN,
-                    &[&parts[0], &parts[1], &parts[2], &b, "mask_index"],
+                    &[
+                        &qkv_names[0],
+                        &qkv_names[1],
+                        &qkv_names[2],
+                        &b,
+                        "mask_index",
+                    ],
                     &[&out],
                     heads,
                 )?;
