@@ -221,21 +221,62 @@ const NUM_WORDS: &str = "one|two|three|four|five|six|seven|eight|nine|ten|eleven
 
 /// Finds the expressions of a text. `date` is the article date that relative dates resolve
 /// against; `skip` are spans to leave alone (furniture). Results are sorted and disjoint.
+///
+/// The recognizers run in priority order: a later one cannot take text an earlier one found.
 pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec<Temporal> {
     let mut out = Collector {
         found: Vec::new(),
         taken: skip.to_vec(),
     };
+    for recognize in RECOGNIZERS {
+        recognize(text, date, &mut out);
+    }
+    let mut found = out.found;
+    found.sort_by_key(|f| f.start);
+    found
+        .into_iter()
+        .map(|f| Temporal {
+            text: text[f.start..f.end].to_string(),
+            label: f.label,
+            value: f.value,
+            unit: f.unit,
+            start: f.start,
+            end: f.end,
+        })
+        .collect()
+}
 
-    // MONEY: £5m, $1.2 billion, €300, 40 million pounds.
+/// A recognizer: adds what it finds in the text (resolved against the article date).
+type Recognizer = fn(&str, Option<NaiveDate>, &mut Collector);
+
+/// Priority order: amounts before the numbers inside them, explicit dates before months,
+/// weekdays, relative expressions and years, fractions and ordinals before bare cardinals.
+const RECOGNIZERS: [Recognizer; 14] = [
+    money,
+    percent,
+    iso_dates,
+    day_month_dates,
+    months,
+    weekdays,
+    relative_dates,
+    years,
+    times,
+    durations,
+    quantities,
+    fractions,
+    ordinals,
+    cardinals,
+];
+
+/// MONEY: £5m, $1.2 billion, €300, 40 million pounds.
+fn money(text: &str, _: Option<NaiveDate>, out: &mut Collector) {
     static MONEY: OnceLock<Regex> = OnceLock::new();
     let money = re(
         &MONEY,
         r"(?i)([£$€])\s?(\d[\d,]*(?:\.\d+)?)(?:\s?(bn|m|k|tn|million|billion|trillion)\b)?|\b(\d[\d,]*(?:\.\d+)?)(?:\s(million|billion|trillion))?\s(pounds|dollars|euros)\b",
     );
     for c in money.captures_iter(text) {
-        let m = c.get(0).map(|m| (m.start(), m.end()));
-        let Some((s, e)) = m else { continue };
+        let Some(m) = c.get(0) else { continue };
         let (amount, sc, cur) = match (c.get(1), c.get(4)) {
             (Some(sym), _) => (c.get(2), c.get(3), sym.as_str()),
             (None, Some(n)) => (Some(n), c.get(5), c.get(6).map_or("", |m| m.as_str())),
@@ -250,15 +291,17 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             .and_then(|a| parse_number(a.as_str()))
             .map(|v| v * sc.map_or(1.0, |s| scale(s.as_str())));
         out.add(
-            s,
-            e,
+            m.start(),
+            m.end(),
             TemporalLabel::Money,
             value.map(Value::Number),
             Some(currency.into()),
         );
     }
+}
 
-    // PERCENT: 12%, 3.5 per cent.
+/// PERCENT: 12%, 3.5 per cent.
+fn percent(text: &str, _: Option<NaiveDate>, out: &mut Collector) {
     static PERCENT: OnceLock<Regex> = OnceLock::new();
     let percent = re(&PERCENT, r"(?i)\b(\d+(?:\.\d+)?)\s?(?:%|per\s?cent\b)");
     for c in percent.captures_iter(text) {
@@ -273,8 +316,10 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             Some("%".into()),
         );
     }
+}
 
-    // DATE: explicit dates first, then months, weekdays, relative expressions, years.
+/// DATE: 2022-02-24.
+fn iso_dates(text: &str, _: Option<NaiveDate>, out: &mut Collector) {
     static ISO: OnceLock<Regex> = OnceLock::new();
     for m in re(&ISO, r"\b\d{4}-\d{2}-\d{2}\b").find_iter(text) {
         let v = NaiveDate::parse_from_str(m.as_str(), "%Y-%m-%d")
@@ -282,6 +327,10 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             .map(|d| Value::Text(d.to_string()));
         out.add(m.start(), m.end(), TemporalLabel::Date, v, None);
     }
+}
+
+/// DATE: 24 February, February 24th, 24th of February 2022.
+fn day_month_dates(text: &str, date: Option<NaiveDate>, out: &mut Collector) {
     static MDY: OnceLock<Regex> = OnceLock::new();
     let mdy = re(
         &MDY,
@@ -304,6 +353,10 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
         let v = resolve_day(date, year, month, day).map(|d| Value::Text(d.to_string()));
         out.add(m.start(), m.end(), TemporalLabel::Date, v, None);
     }
+}
+
+/// DATE: September, last March, May 2021 ("May" alone only after "in", "since", …).
+fn months(text: &str, date: Option<NaiveDate>, out: &mut Collector) {
     static MONTH: OnceLock<Regex> = OnceLock::new();
     let month_re = re(
         &MONTH,
@@ -328,6 +381,10 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
         let v = resolve_month(date, year, month).map(Value::Text);
         out.add(m.start(), m.end(), TemporalLabel::Date, v, None);
     }
+}
+
+/// DATE: Friday (the last one on or before the article date), next Monday, last Sunday.
+fn weekdays(text: &str, date: Option<NaiveDate>, out: &mut Collector) {
     static WEEKDAY: OnceLock<Regex> = OnceLock::new();
     let weekday_re = re(
         &WEEKDAY,
@@ -337,26 +394,30 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
         let (Some(m), Some(name)) = (c.get(0), c.get(2)) else {
             continue;
         };
-        let v = match (date, weekday(name.as_str())) {
-            (Some(d), Some(w)) => {
-                let back = (d.weekday().num_days_from_monday() + 7 - w.num_days_from_monday()) % 7;
-                let day = match c.get(1).map(|x| x.as_str()) {
-                    Some("next") => {
-                        d + Duration::days(
-                            ((w.num_days_from_monday() + 7 - d.weekday().num_days_from_monday())
-                                % 7)
-                            .max(1) as i64,
-                        )
-                    }
-                    Some("last") if back == 0 => d - Duration::days(7),
-                    _ => d - Duration::days(back as i64),
-                };
-                Some(Value::Text(day.to_string()))
-            }
-            _ => None,
-        };
+        let v = date.zip(weekday(name.as_str())).map(|(d, w)| {
+            Value::Text(resolve_weekday(d, w, c.get(1).map(|x| x.as_str())).to_string())
+        });
         out.add(m.start(), m.end(), TemporalLabel::Date, v, None);
     }
+}
+
+/// The day a weekday name refers to, seen from `date`: the last one on or before it, the
+/// next one after it (`next`), or the one before a same-named article date (`last`).
+fn resolve_weekday(date: NaiveDate, day: Weekday, which: Option<&str>) -> NaiveDate {
+    let (d, w) = (
+        date.weekday().num_days_from_monday(),
+        day.num_days_from_monday(),
+    );
+    let back = (d + 7 - w) % 7;
+    match which {
+        Some("next") => date + Duration::days(((w + 7 - d) % 7).max(1) as i64),
+        Some("last") if back == 0 => date - Duration::days(7),
+        _ => date - Duration::days(back as i64),
+    }
+}
+
+/// DATE: yesterday, last week, this year, three days ago.
+fn relative_dates(text: &str, date: Option<NaiveDate>, out: &mut Collector) {
     static RELATIVE: OnceLock<Regex> = OnceLock::new();
     let relative = re(
         &RELATIVE,
@@ -371,49 +432,7 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
         if m.as_str().starts_with(char::is_uppercase) && !sentence_initial {
             continue;
         }
-        let v = date.and_then(|d| {
-            if let Some(w) = c.get(1) {
-                let off = match w.as_str().to_ascii_lowercase().as_str() {
-                    "yesterday" | "last night" => -1,
-                    "tomorrow" => 1,
-                    _ => 0,
-                };
-                return Some((d + Duration::days(off)).to_string());
-            }
-            if let (Some(which), Some(unit)) = (c.get(2), c.get(3)) {
-                let delta = match which.as_str().to_ascii_lowercase().as_str() {
-                    "last" => -1,
-                    "next" => 1,
-                    _ => 0,
-                };
-                return Some(match unit.as_str().to_ascii_lowercase().as_str() {
-                    "week" => {
-                        let w = (d + Duration::days(7 * delta)).iso_week();
-                        format!("{}-W{:02}", w.year(), w.week())
-                    }
-                    "month" => {
-                        let (y, m) = shift_month(d.year(), d.month(), delta as i32);
-                        format!("{y}-{m:02}")
-                    }
-                    _ => format!("{}", d.year() + delta as i32),
-                });
-            }
-            let n = c.get(4).and_then(|n| {
-                n.as_str()
-                    .parse::<f64>()
-                    .ok()
-                    .or_else(|| word_number(n.as_str()))
-            })? as i64;
-            Some(match c.get(5)?.as_str().to_ascii_lowercase().as_str() {
-                "day" => (d - Duration::days(n)).to_string(),
-                "week" => (d - Duration::days(7 * n)).to_string(),
-                "month" => {
-                    let (y, m) = shift_month(d.year(), d.month(), -(n as i32));
-                    format!("{y}-{m:02}")
-                }
-                _ => format!("{}", d.year() - n as i32),
-            })
-        });
+        let v = date.and_then(|d| resolve_relative(d, &c));
         out.add(
             m.start(),
             m.end(),
@@ -422,6 +441,56 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             None,
         );
     }
+}
+
+/// The value of a relative date expression matched by [`relative_dates`]' pattern.
+fn resolve_relative(d: NaiveDate, c: &regex::Captures) -> Option<String> {
+    let lower = |i: usize| c.get(i).map(|m| m.as_str().to_ascii_lowercase());
+    if let Some(word) = lower(1) {
+        let off = match word.as_str() {
+            "yesterday" | "last night" => -1,
+            "tomorrow" => 1,
+            _ => 0,
+        };
+        return Some((d + Duration::days(off)).to_string());
+    }
+    if let (Some(which), Some(unit)) = (lower(2), lower(3)) {
+        let delta = match which.as_str() {
+            "last" => -1,
+            "next" => 1,
+            _ => 0,
+        };
+        return Some(match unit.as_str() {
+            "week" => {
+                let w = (d + Duration::days(7 * delta)).iso_week();
+                format!("{}-W{:02}", w.year(), w.week())
+            }
+            "month" => {
+                let (y, m) = shift_month(d.year(), d.month(), delta as i32);
+                format!("{y}-{m:02}")
+            }
+            _ => format!("{}", d.year() + delta as i32),
+        });
+    }
+    let n = c.get(4).and_then(|n| {
+        n.as_str()
+            .parse::<f64>()
+            .ok()
+            .or_else(|| word_number(n.as_str()))
+    })? as i64;
+    Some(match lower(5)?.as_str() {
+        "day" => (d - Duration::days(n)).to_string(),
+        "week" => (d - Duration::days(7 * n)).to_string(),
+        "month" => {
+            let (y, m) = shift_month(d.year(), d.month(), -(n as i32));
+            format!("{y}-{m:02}")
+        }
+        _ => format!("{}", d.year() - n as i32),
+    })
+}
+
+/// DATE: a year after a preposition ("in 2014", "since 1991").
+fn years(text: &str, _: Option<NaiveDate>, out: &mut Collector) {
     static YEAR: OnceLock<Regex> = OnceLock::new();
     for c in re(
         &YEAR,
@@ -438,18 +507,33 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             None,
         );
     }
+}
 
-    // TIME: 5am, 10:30 pm, 18:00 GMT.
+/// TIME: 5am, 10:30 pm, 18:00 GMT.
+fn times(text: &str, _: Option<NaiveDate>, out: &mut Collector) {
     static TIME: OnceLock<Regex> = OnceLock::new();
-    for c in re(&TIME, r"(?i)\b(\d{1,2})(?::(\d{2}))?\s?(am|pm|a\.m\.|p\.m\.)|\b(\d{1,2}):(\d{2})\s?(?:GMT|BST|UTC|CET)\b").captures_iter(text) {
+    let time = re(
+        &TIME,
+        r"(?i)\b(\d{1,2})(?::(\d{2}))?\s?(am|pm|a\.m\.|p\.m\.)|\b(\d{1,2}):(\d{2})\s?(?:GMT|BST|UTC|CET)\b",
+    );
+    for c in time.captures_iter(text) {
         let Some(m) = c.get(0) else { continue };
         let (h, min, pm) = match (c.get(1), c.get(4)) {
-            (Some(h), _) => (h, c.get(2), c.get(3).is_some_and(|x| x.as_str().to_ascii_lowercase().starts_with('p'))),
+            (Some(h), _) => {
+                let pm = c
+                    .get(3)
+                    .is_some_and(|x| x.as_str().to_ascii_lowercase().starts_with('p'));
+                (h, c.get(2), pm)
+            }
             (None, Some(h)) => (h, c.get(5), false),
             _ => continue,
         };
-        let Ok(mut hour) = h.as_str().parse::<u32>() else { continue };
-        let minute = min.and_then(|x| x.as_str().parse::<u32>().ok()).unwrap_or(0);
+        let Ok(mut hour) = h.as_str().parse::<u32>() else {
+            continue;
+        };
+        let minute = min
+            .and_then(|x| x.as_str().parse::<u32>().ok())
+            .unwrap_or(0);
         if pm && hour < 12 {
             hour += 12;
         } else if !pm && hour == 12 && c.get(3).is_some() {
@@ -458,8 +542,10 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
         let v = (hour < 24 && minute < 60).then(|| Value::Text(format!("{hour:02}:{minute:02}")));
         out.add(m.start(), m.end(), TemporalLabel::Time, v, None);
     }
+}
 
-    // DURATION: three days, 24 hours, two years.
+/// DURATION: three days, 24 hours, two years.
+fn durations(text: &str, _: Option<NaiveDate>, out: &mut Collector) {
     static DURATION: OnceLock<Regex> = OnceLock::new();
     let duration = re(
         &DURATION,
@@ -497,8 +583,10 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             None,
         );
     }
+}
 
-    // QUANTITY: 6,000 sq km, 40 miles, 3 tonnes.
+/// QUANTITY: 6,000 sq km, 40 miles, 3 tonnes.
+fn quantities(text: &str, _: Option<NaiveDate>, out: &mut Collector) {
     static QUANTITY: OnceLock<Regex> = OnceLock::new();
     let quantity = re(
         &QUANTITY,
@@ -508,67 +596,63 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
         let (Some(m), Some(n), Some(u)) = (c.get(0), c.get(1), c.get(2)) else {
             continue;
         };
-        let u = u.as_str().to_ascii_lowercase();
-        let unit = if u.starts_with("sq") {
-            if u.contains("mi") {
-                "mi²"
-            } else if u.ends_with("km") || u.contains("kilo") {
-                "km²"
-            } else {
-                "m²"
-            }
-        } else {
-            match u.as_str() {
-                "km²" | "km2" => "km²",
-                "km" | "kilometres" | "kilometers" => "km",
-                "miles" | "mi" => "mi",
-                "metres" | "meters" => "m",
-                "kg" | "kilograms" => "kg",
-                "tonnes" | "tons" => "t",
-                "litres" | "liters" => "l",
-                "mph" => "mph",
-                _ => "km/h",
-            }
-        };
         out.add(
             m.start(),
             m.end(),
             TemporalLabel::Quantity,
             parse_number(n.as_str()).map(Value::Number),
-            Some(unit.into()),
+            Some(unit_symbol(&u.as_str().to_ascii_lowercase()).into()),
         );
     }
+}
 
-    // ORDINAL: first, 3rd.
-    static ORDINAL: OnceLock<Regex> = OnceLock::new();
-    let ordinal = re(
-        &ORDINAL,
-        r"(?i)\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|(\d+)(?:st|nd|rd|th))\b",
-    );
-    // CARDINAL: 80,000 (troops), 1.5 million, a fifth, two.
+/// The symbol of a (lower-case) unit as written in the text.
+fn unit_symbol(u: &str) -> &'static str {
+    if u.starts_with("sq") {
+        return if u.contains("mi") {
+            "mi²"
+        } else if u.ends_with("km") || u.contains("kilo") {
+            "km²"
+        } else {
+            "m²"
+        };
+    }
+    match u {
+        "km²" | "km2" => "km²",
+        "km" | "kilometres" | "kilometers" => "km",
+        "miles" | "mi" => "mi",
+        "metres" | "meters" => "m",
+        "kg" | "kilograms" => "kg",
+        "tonnes" | "tons" => "t",
+        "litres" | "liters" => "l",
+        "mph" => "mph",
+        _ => "km/h",
+    }
+}
+
+/// CARDINAL: a fifth, one half, two-thirds.
+fn fractions(text: &str, _: Option<NaiveDate>, out: &mut Collector) {
     static FRACTION: OnceLock<Regex> = OnceLock::new();
     let fraction = re(
         &FRACTION,
         r"(?i)\b(?:a|one)\s+(half|third|quarter|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b|\b(two|three)[-\s](thirds|quarters|fifths)\b",
     );
+    let den = |w: &str| match w.to_ascii_lowercase().trim_end_matches('s') {
+        "half" => 2.0,
+        "third" => 3.0,
+        "quarter" | "fourth" => 4.0,
+        "fifth" => 5.0,
+        "sixth" => 6.0,
+        "seventh" => 7.0,
+        "eighth" => 8.0,
+        "ninth" => 9.0,
+        _ => 10.0,
+    };
     for c in fraction.captures_iter(text) {
         let Some(m) = c.get(0) else { continue };
-        let den = |w: &str| match w.trim_end_matches('s') {
-            "half" => 2.0,
-            "third" => 3.0,
-            "quarter" | "fourth" => 4.0,
-            "fifth" => 5.0,
-            "sixth" => 6.0,
-            "seventh" => 7.0,
-            "eighth" => 8.0,
-            "ninth" => 9.0,
-            _ => 10.0,
-        };
         let v = match (c.get(1), c.get(2), c.get(3)) {
-            (Some(d), _, _) => 1.0 / den(&d.as_str().to_ascii_lowercase()),
-            (None, Some(n), Some(d)) => {
-                word_number(n.as_str()).unwrap_or(1.0) / den(&d.as_str().to_ascii_lowercase())
-            }
+            (Some(d), _, _) => 1.0 / den(d.as_str()),
+            (None, Some(n), Some(d)) => word_number(n.as_str()).unwrap_or(1.0) / den(d.as_str()),
             _ => continue,
         };
         let v = (v * 1e6).round() / 1e6;
@@ -580,17 +664,27 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             None,
         );
     }
+}
+
+/// ORDINAL: first, 3rd.
+fn ordinals(text: &str, _: Option<NaiveDate>, out: &mut Collector) {
+    const WORDS: [&str; 10] = [
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+        "tenth",
+    ];
+    static ORDINAL: OnceLock<Regex> = OnceLock::new();
+    let ordinal = re(
+        &ORDINAL,
+        r"(?i)\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|(\d+)(?:st|nd|rd|th))\b",
+    );
     for c in ordinal.captures_iter(text) {
         let Some(m) = c.get(0) else { continue };
         let v = match c.get(2) {
             Some(n) => n.as_str().parse::<f64>().ok(),
-            None => [
-                "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
-                "ninth", "tenth",
-            ]
-            .iter()
-            .position(|w| m.as_str().eq_ignore_ascii_case(w))
-            .map(|i| i as f64 + 1.0),
+            None => WORDS
+                .iter()
+                .position(|w| m.as_str().eq_ignore_ascii_case(w))
+                .map(|i| i as f64 + 1.0),
         };
         out.add(
             m.start(),
@@ -600,6 +694,10 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             None,
         );
     }
+}
+
+/// CARDINAL: 80,000 (troops), 1.5 million, two.
+fn cardinals(text: &str, _: Option<NaiveDate>, out: &mut Collector) {
     static CARDINAL: OnceLock<Regex> = OnceLock::new();
     let cardinal = re(
         &CARDINAL,
@@ -633,20 +731,6 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             unit,
         );
     }
-
-    let mut found = out.found;
-    found.sort_by_key(|f| f.start);
-    found
-        .into_iter()
-        .map(|f| Temporal {
-            text: text[f.start..f.end].to_string(),
-            label: f.label,
-            value: f.value,
-            unit: f.unit,
-            start: f.start,
-            end: f.end,
-        })
-        .collect()
 }
 
 /// A lower-case plural noun that a number counts ("troops", "people").
