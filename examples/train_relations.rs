@@ -47,6 +47,9 @@ struct Args {
     weight_decay: f64,
     #[arg(long, default_value_t = 96)]
     max_len: usize,
+    /// Tokens of context kept on each side of a pair (default: the whole sentence).
+    #[arg(long)]
+    context: Option<usize>,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// libtorch threads (0: libtorch's default).
@@ -98,6 +101,7 @@ fn main() -> Result<()> {
         warmup: args.warmup,
         weight_decay: args.weight_decay,
         max_len: args.max_len,
+        context: args.context,
         seed: args.seed,
         device: tch::Device::Cpu,
         resume: args.resume.map(|r| (r, args.done)),

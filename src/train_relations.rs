@@ -54,6 +54,10 @@ pub struct RelationTrainConfig {
     pub weight_decay: f64,
     /// Tokens per example, markers and special tokens included.
     pub max_len: usize,
+    /// Tokens of context kept on each side of a pair, in training and dev examples alike
+    /// (`None`: the whole sentence, up to `max_len`). Training with the pipeline's
+    /// `relation_context` shows the model the inputs it will see.
+    pub context: Option<usize>,
     /// Seed for initialisation, dropout and shuffling.
     pub seed: u64,
     /// Where to train.
@@ -368,7 +372,8 @@ pub fn train_relations(
         )
     })?;
     let tokenizer = TextTokenizer::from_dir(&config.encoder)?;
-    let encoder = PairEncoder::new(&tokenizer, config.max_len)?;
+    let mut encoder = PairEncoder::new(&tokenizer, config.max_len)?;
+    encoder.context = config.context;
     let n_classes = classes().len();
     let mut net = Net::new(&bert_config, n_classes as i64, config.device);
     let (start_epoch, from) = match &config.resume {
@@ -450,11 +455,23 @@ pub fn train_relations(
         };
         report.epochs.push(scores);
         let epoch_dir = config.out.with_extension(format!("epoch-{epoch}"));
-        save(&net, &raw, &tokenizer, config.max_len, &epoch_dir)?;
+        save(
+            &net,
+            &raw,
+            &tokenizer,
+            (config.max_len, config.context),
+            &epoch_dir,
+        )?;
         if scores.selection() > best {
             best = scores.selection();
             report.best_epoch = epoch;
-            save(&net, &raw, &tokenizer, config.max_len, &config.out)?;
+            save(
+                &net,
+                &raw,
+                &tokenizer,
+                (config.max_len, config.context),
+                &config.out,
+            )?;
         }
     }
     net.vs.freeze();
@@ -520,12 +537,13 @@ fn init(net: &Net, bert_config: &BertConfig, dir: &Path, device: Device) -> Resu
 }
 
 /// Writes a relation model folder: `config.json` (the encoder's, with `newsgraph.task`,
-/// the classes and the markers), `tokenizer.json` and `model.safetensors` (f16).
+/// the classes, the markers, the input length and the context it was trained with),
+/// `tokenizer.json` and `model.safetensors` (f16).
 fn save(
     net: &Net,
     raw: &serde_json::Value,
     tokenizer: &TextTokenizer,
-    max_len: usize,
+    (max_len, context): (usize, Option<usize>),
     dir: &Path,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -540,6 +558,7 @@ fn save(
         "classes": classes().iter().map(|c| c.map_or("no_relation".to_string(), |d| d.name())).collect::<Vec<_>>(),
         "markers": MARKERS,
         "max_len": max_len,
+        "train_context": context,
         "representation": "entity-start markers, concatenated",
     });
     let path = dir.join("config.json");
@@ -600,7 +619,7 @@ mod tests {
             }
         });
         let dir = tmp.path().join("rel");
-        save(&net, &raw, &tokenizer, 32, &dir).unwrap();
+        save(&net, &raw, &tokenizer, (32, None), &dir).unwrap();
         // The folder holds f16 weights: compare with the network holding them too.
         load_var_store(
             &net.vs,
