@@ -167,6 +167,11 @@ fn parse_number(s: &str) -> Option<f64> {
     s.replace(',', "").parse().ok()
 }
 
+/// A number in digits ("80,000", "2.5") or in words ("three", "a dozen").
+fn number(s: &str) -> Option<f64> {
+    parse_number(s).or_else(|| word_number(s))
+}
+
 fn scale(word: &str) -> f64 {
     match word.to_ascii_lowercase().as_str() {
         "k" | "thousand" => 1e3,
@@ -472,12 +477,7 @@ fn resolve_relative(d: NaiveDate, c: &regex::Captures) -> Option<String> {
             _ => format!("{}", d.year() + delta as i32),
         });
     }
-    let n = c.get(4).and_then(|n| {
-        n.as_str()
-            .parse::<f64>()
-            .ok()
-            .or_else(|| word_number(n.as_str()))
-    })? as i64;
+    let n = number(c.get(4)?.as_str())? as i64;
     Some(match lower(5)?.as_str() {
         "day" => (d - Duration::days(n)).to_string(),
         "week" => (d - Duration::days(7 * n)).to_string(),
@@ -557,12 +557,7 @@ fn durations(text: &str, _: Option<NaiveDate>, out: &mut Collector) {
         let (Some(m), Some(n), Some(u)) = (c.get(0), c.get(1), c.get(2)) else {
             continue;
         };
-        let Some(n) = n
-            .as_str()
-            .parse::<f64>()
-            .ok()
-            .or_else(|| word_number(n.as_str()))
-        else {
+        let Some(n) = number(n.as_str()) else {
             continue;
         };
         let v = match u.as_str().to_ascii_lowercase().as_str() {
@@ -709,7 +704,7 @@ fn cardinals(text: &str, _: Option<NaiveDate>, out: &mut Collector) {
         let (Some(m), Some(n)) = (c.get(0), c.get(1)) else {
             continue;
         };
-        let Some(base) = parse_number(n.as_str()).or_else(|| word_number(n.as_str())) else {
+        let Some(base) = number(n.as_str()) else {
             continue;
         };
         // A bare number word "one" is too often a pronoun ("no one"): keep digits and larger words.

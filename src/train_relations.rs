@@ -374,6 +374,8 @@ pub fn train_relations(
     let tokenizer = TextTokenizer::from_dir(&config.encoder)?;
     let mut encoder = PairEncoder::new(&tokenizer, config.max_len)?;
     encoder.context = config.context;
+    // What the saved config.json records of the inputs: length and context.
+    let input = (config.max_len, config.context);
     let n_classes = classes().len();
     let mut net = Net::new(&bert_config, n_classes as i64, config.device);
     let (start_epoch, from) = match &config.resume {
@@ -455,23 +457,11 @@ pub fn train_relations(
         };
         report.epochs.push(scores);
         let epoch_dir = config.out.with_extension(format!("epoch-{epoch}"));
-        save(
-            &net,
-            &raw,
-            &tokenizer,
-            (config.max_len, config.context),
-            &epoch_dir,
-        )?;
+        save(&net, &raw, &tokenizer, input, &epoch_dir)?;
         if scores.selection() > best {
             best = scores.selection();
             report.best_epoch = epoch;
-            save(
-                &net,
-                &raw,
-                &tokenizer,
-                (config.max_len, config.context),
-                &config.out,
-            )?;
+            save(&net, &raw, &tokenizer, input, &config.out)?;
         }
     }
     net.vs.freeze();

@@ -15,7 +15,7 @@ const CASES: &[(&str, &str, &str, &[&str])] = &[
         "Apple",
         &["per:employee_of(e1,e2)", "org:top_members/employees(e2,e1)"],
     ),
-    // v3 of the model misses the city in "Google is based in Mountain View , California ."
+    // v3 and v4 of the model miss the city in "Google is based in Mountain View , California ."
     // (no_relation; it answers the state for California), where v2 found it; the model card
     // lists it among the known errors.
     (
