@@ -371,63 +371,102 @@ impl OnnxBert {
             _ => Precision::F32,
         };
         let shape = Dims::from_config(config, &layout, engine)?;
-        let (heads, eps, hidden, emb) = (shape.heads, shape.eps, shape.hidden, shape.embedding);
-        let get = |name: &str, dims: &[usize]| weights.shaped(name, dims);
-        let gelu = if shape.tanh_gelu { "FastGelu" } else { "Gelu" };
-        let e = &layout.embeddings;
-
+        let parts = Parts {
+            weights,
+            layout: &layout,
+            shape: &shape,
+        };
         let mut g = Builder::new(precision)?;
-        let casing_classes = crate::tokenize::Casing::COUNT as usize;
-        let word = get(&format!("{e}.word_embeddings.weight"), &[shape.vocab, emb])?;
-        let position = get(
+        let mut x = parts.embeddings(&mut g, config.casing)?;
+        for i in 0..shape.layers {
+            x = parts.layer(&mut g, i, &x)?;
+        }
+        let outputs = parts.head(&mut g, config.labels, &x)?;
+        let session = session(env, g.finish(&outputs)?, threads, save)?;
+        Ok(OnnxBert {
+            session: Mutex::new(session),
+            engine,
+        })
+    }
+}
+
+/// The graph's parts, read from a checkpoint's weights: embeddings, the layers and the head.
+struct Parts<'a> {
+    weights: &'a Weights,
+    layout: &'a Layout,
+    shape: &'a Dims,
+}
+
+impl Parts<'_> {
+    fn get(&self, name: &str, dims: &[usize]) -> Result<&Weight> {
+        self.weights.shaped(name, dims)
+    }
+
+    /// A layer norm's scale and shift as initializers; returns their names.
+    fn norm(&self, g: &mut Builder, prefix: &str, width: usize) -> Result<(String, String)> {
+        let (gamma, beta) = (
+            self.get(&format!("{prefix}.weight"), &[width])?,
+            self.get(&format!("{prefix}.bias"), &[width])?,
+        );
+        let (gn, bn) = (format!("{prefix}.gamma"), format!("{prefix}.beta"));
+        g.f32(&gn, &gamma.shape, &gamma.data)?;
+        g.f32(&bn, &beta.shape, &beta.data)?;
+        Ok((gn, bn))
+    }
+
+    /// The segment table: row c = token type 0 + casing class c (the casing classes are fed as
+    /// segment ids).
+    fn segment_table(&self, casing: bool) -> Result<Vec<f32>> {
+        let (e, emb) = (&self.layout.embeddings, self.shape.embedding);
+        let classes = crate::tokenize::Casing::COUNT as usize;
+        let token_type = if self.layout.token_types {
+            Some(self.get(
+                &format!("{e}.token_type_embeddings.weight"),
+                &[self.shape.token_types, emb],
+            )?)
+        } else {
+            None
+        };
+        let casing = if casing {
+            let name = format!("{}.weight", super::CASING_WEIGHT);
+            let name = if self.weights.optional(&name).is_some() {
+                name
+            } else {
+                super::CASING_WEIGHT.to_string()
+            };
+            Some(self.get(&name, &[classes, emb])?)
+        } else {
+            None
+        };
+        let mut segment = Vec::with_capacity(classes * emb);
+        for c in 0..classes {
+            for h in 0..emb {
+                let extra = casing.map_or(0.0, |w| w.data[c * emb + h]);
+                segment.push(token_type.map_or(0.0, |t| t.data[h]) + extra);
+            }
+        }
+        Ok(segment)
+    }
+
+    /// Word, position and segment embeddings, normalized (and projected up to the hidden size
+    /// where ELECTRA's embeddings are smaller); returns the output's name.
+    fn embeddings(&self, g: &mut Builder, casing: bool) -> Result<String> {
+        let (layout, shape) = (self.layout, self.shape);
+        let (e, emb) = (&layout.embeddings, shape.embedding);
+        let word = self.get(&format!("{e}.word_embeddings.weight"), &[shape.vocab, emb])?;
+        let position = self.get(
             &format!("{e}.position_embeddings.weight"),
             &[shape.positions, emb],
         )?;
         // Row 0 is the first token's position.
         let position_rows = shape.positions - layout.position_offset;
         let position_data = &position.data[layout.position_offset * emb..];
-        let token_type = if layout.token_types {
-            Some(get(
-                &format!("{e}.token_type_embeddings.weight"),
-                &[shape.token_types, emb],
-            )?)
-        } else {
-            None
-        };
-        // Segment table: row c = token type 0 + casing class c (the casing classes are fed as
-        // segment ids).
-        let casing = if config.casing {
-            let name = format!("{}.weight", super::CASING_WEIGHT);
-            let name = if weights.optional(&name).is_some() {
-                name
-            } else {
-                super::CASING_WEIGHT.to_string()
-            };
-            Some(get(&name, &[casing_classes, emb])?)
-        } else {
-            None
-        };
-        let mut segment = Vec::with_capacity(casing_classes * emb);
-        for c in 0..casing_classes {
-            for h in 0..emb {
-                let extra = casing.as_ref().map_or(0.0, |w| w.data[c * emb + h]);
-                segment.push(token_type.map_or(0.0, |t| t.data[h]) + extra);
-            }
-        }
+        let segment = self.segment_table(casing)?;
+        let classes = crate::tokenize::Casing::COUNT as usize;
         g.f32("word", &word.shape, &word.data)?;
         g.f32("position", &[position_rows, emb], position_data)?;
-        g.f32("segment", &[casing_classes, emb], &segment)?;
-        let norm = |g: &mut Builder, prefix: &str, width: usize| -> Result<(String, String)> {
-            let (gamma, beta) = (
-                get(&format!("{prefix}.weight"), &[width])?,
-                get(&format!("{prefix}.bias"), &[width])?,
-            );
-            let (gn, bn) = (format!("{prefix}.gamma"), format!("{prefix}.beta"));
-            g.f32(&gn, &gamma.shape, &gamma.data)?;
-            g.f32(&bn, &beta.shape, &beta.data)?;
-            Ok((gn, bn))
-        };
-        let (gamma, beta) = norm(&mut g, &format!("{e}.LayerNorm"), emb)?;
+        g.f32("segment", &[classes, emb], &segment)?;
+        let (gamma, beta) = self.norm(g, &format!("{e}.LayerNorm"), emb)?;
         g.node(
             "EmbedLayerNormalization",
             MS_DOMAIN,
@@ -442,122 +481,105 @@ impl OnnxBert {
                 "attention_mask",
             ],
             &["x0", "mask_index"],
-            vec![Attribute::new("epsilon", eps).map_err(ort_err)?],
+            vec![Attribute::new("epsilon", shape.eps).map_err(ort_err)?],
         )?;
-
-        let mut x = "x0".to_string();
-        if emb != hidden {
-            let project = Linear::load(
-                weights,
-                &format!("{}.embeddings_project", layout.prefix),
-                emb,
-                hidden,
-            )?;
-            x = g.linear("embeddings_project", &x, &project)?;
+        if emb == shape.hidden {
+            return Ok("x0".to_string());
         }
-        let [q, k, v, attn_out, attn_norm, inter, out, out_norm] = layout.names;
-        for i in 0..shape.layers {
-            let p = (layout.layer)(layout.prefix, i);
-            let square = |name: &str| Linear::load(weights, &format!("{p}.{name}"), hidden, hidden);
-            let qkv = [square(q)?, square(k)?, square(v)?];
-            let ctx = g.attention(&format!("l{i}.attn"), &x, &qkv, heads)?;
-            let a = g.linear(&format!("l{i}.attn_out"), &ctx, &square(attn_out)?)?;
-            let (gamma, beta) = norm(&mut g, &format!("{p}.{attn_norm}"), hidden)?;
-            let h = g.skip_norm(&format!("l{i}.attn_norm"), &a, &x, &gamma, &beta, eps)?;
-            let up = Linear::load(weights, &format!("{p}.{inter}"), hidden, shape.intermediate)?;
-            let f = g.linear(&format!("l{i}.inter"), &h, &up)?;
-            let act = format!("l{i}.act");
-            g.node(gelu, MS_DOMAIN, &[&f], &[&act], vec![])?;
-            let down = Linear::load(weights, &format!("{p}.{out}"), shape.intermediate, hidden)?;
-            let o = g.linear(&format!("l{i}.out"), &act, &down)?;
-            let (gamma, beta) = norm(&mut g, &format!("{p}.{out_norm}"), hidden)?;
-            x = g.skip_norm(&format!("l{i}.out_norm"), &o, &h, &gamma, &beta, eps)?;
-        }
-        let outputs: Vec<(&str, usize)> = match config.labels {
-            Some(labels) => {
-                let classifier = Linear::load(weights, "classifier", hidden, labels)?;
-                g.linear_f32("classifier", &x, &classifier, "logits")?;
-                // The engine's answer is probabilities; the logits stay an output for the tests
-                // that compare engines.
-                g.node(
-                    "Softmax",
-                    ONNX_DOMAIN,
-                    &["logits"],
-                    &["probs"],
-                    vec![Attribute::new("axis", -1i64).map_err(ort_err)?],
-                )?;
-                vec![("logits", labels), ("probs", labels)]
-            }
-            None => {
-                g.node("Identity", ONNX_DOMAIN, &[&x], &["hidden"], vec![])?;
-                vec![("hidden", hidden)]
-            }
-        };
-
-        let int32 = |name: &str| {
-            Outlet::new(
-                name,
-                ValueType::Tensor {
-                    ty: TensorElementType::Int32,
-                    shape: Shape::new([-1, -1]),
-                    dimension_symbols: SymbolicDimensions::new(["batch".into(), "seq".into()]),
-                },
-            )
-        };
-        let mut graph = g.graph;
-        graph
-            .set_inputs([
-                int32("input_ids"),
-                int32("token_type_ids"),
-                int32("attention_mask"),
-            ])
-            .map_err(ort_err)?;
-        let float3 = |&(name, width): &(&str, usize)| {
-            Outlet::new(
-                name,
-                ValueType::Tensor {
-                    ty: TensorElementType::Float32,
-                    shape: Shape::new([-1, -1, width as i64]),
-                    dimension_symbols: SymbolicDimensions::new([
-                        "batch".into(),
-                        "seq".into(),
-                        String::new(),
-                    ]),
-                },
-            )
-        };
-        graph
-            .set_outputs(outputs.iter().map(float3))
-            .map_err(ort_err)?;
-        let mut model = Model::new([
-            Opset::new(ONNX_DOMAIN, 17).map_err(ort_err)?,
-            Opset::new(MS_DOMAIN, 1).map_err(ort_err)?,
-        ])
-        .map_err(ort_err)?;
-        model.set_graph(graph).map_err(ort_err)?;
-        let mut builder = SessionBuilder::new(env)
-            .map_err(ort_err)?
-            // Basic rewrites only: the graph is fused already, and the extended level re-fuses
-            // Add + LayerNormalization into SkipLayerNormalization, whose CPU kernel measured
-            // 4.6× slower than the pair (ONNX Runtime 1.31, 2 cores).
-            .with_optimization_level(GraphOptimizationLevel::Level1)
-            .map_err(|e| ort_err(e.into()))?;
-        if threads > 0 {
-            builder = builder
-                .with_intra_threads(threads)
-                .map_err(|e| ort_err(e.into()))?;
-        }
-        if let Some(path) = save {
-            builder = builder
-                .with_optimized_model_path(path)
-                .map_err(|e| ort_err(e.into()))?;
-        }
-        let session = model.into_session(&builder).map_err(ort_err)?;
-        Ok(OnnxBert {
-            session: Mutex::new(session),
-            engine,
-        })
+        let project = Linear::load(
+            self.weights,
+            &format!("{}.embeddings_project", layout.prefix),
+            emb,
+            shape.hidden,
+        )?;
+        g.linear("embeddings_project", "x0", &project)
     }
+
+    /// Transformer layer `i` over `x`: attention, then the feed-forward block, each with its
+    /// residual and norm; returns the output's name.
+    fn layer(&self, g: &mut Builder, i: usize, x: &str) -> Result<String> {
+        let (shape, hidden, eps) = (self.shape, self.shape.hidden, self.shape.eps);
+        let [q, k, v, attn_out, attn_norm, inter, out, out_norm] = self.layout.names;
+        let p = (self.layout.layer)(self.layout.prefix, i);
+        let load =
+            |name: &str, inp, out| Linear::load(self.weights, &format!("{p}.{name}"), inp, out);
+        let square = |name: &str| load(name, hidden, hidden);
+        let qkv = [square(q)?, square(k)?, square(v)?];
+        let ctx = g.attention(&format!("l{i}.attn"), x, &qkv, shape.heads)?;
+        let a = g.linear(&format!("l{i}.attn_out"), &ctx, &square(attn_out)?)?;
+        let (gamma, beta) = self.norm(g, &format!("{p}.{attn_norm}"), hidden)?;
+        let h = g.skip_norm(&format!("l{i}.attn_norm"), &a, x, &gamma, &beta, eps)?;
+        let f = g.linear(
+            &format!("l{i}.inter"),
+            &h,
+            &load(inter, hidden, shape.intermediate)?,
+        )?;
+        let act = format!("l{i}.act");
+        let gelu = if shape.tanh_gelu { "FastGelu" } else { "Gelu" };
+        g.node(gelu, MS_DOMAIN, &[&f], &[&act], vec![])?;
+        let o = g.linear(
+            &format!("l{i}.out"),
+            &act,
+            &load(out, shape.intermediate, hidden)?,
+        )?;
+        let (gamma, beta) = self.norm(g, &format!("{p}.{out_norm}"), hidden)?;
+        g.skip_norm(&format!("l{i}.out_norm"), &o, &h, &gamma, &beta, eps)
+    }
+
+    /// `Some(labels)`: the token classifier's `logits` and `probs`; `None`: the last layer's
+    /// states as `hidden`. Returns the outputs' names and widths.
+    fn head(
+        &self,
+        g: &mut Builder,
+        labels: Option<usize>,
+        x: &str,
+    ) -> Result<Vec<(&'static str, usize)>> {
+        let hidden = self.shape.hidden;
+        let Some(labels) = labels else {
+            g.node("Identity", ONNX_DOMAIN, &[x], &["hidden"], vec![])?;
+            return Ok(vec![("hidden", hidden)]);
+        };
+        let classifier = Linear::load(self.weights, "classifier", hidden, labels)?;
+        g.linear_f32("classifier", x, &classifier, "logits")?;
+        // The engine's answer is probabilities; the logits stay an output for the tests that
+        // compare engines.
+        g.node(
+            "Softmax",
+            ONNX_DOMAIN,
+            &["logits"],
+            &["probs"],
+            vec![Attribute::new("axis", -1i64).map_err(ort_err)?],
+        )?;
+        Ok(vec![("logits", labels), ("probs", labels)])
+    }
+}
+
+/// An ONNX Runtime session over `model` with `threads` intra-op threads (0: ONNX Runtime's
+/// default), optionally saving the optimized graph to `save`.
+fn session(
+    env: &ort::environment::Environment,
+    model: Model,
+    threads: usize,
+    save: Option<&Path>,
+) -> Result<Session> {
+    let mut builder = SessionBuilder::new(env)
+        .map_err(ort_err)?
+        // Basic rewrites only: the graph is fused already, and the extended level re-fuses
+        // Add + LayerNormalization into SkipLayerNormalization, whose CPU kernel measured
+        // 4.6× slower than the pair (ONNX Runtime 1.31, 2 cores).
+        .with_optimization_level(GraphOptimizationLevel::Level1)
+        .map_err(|e| ort_err(e.into()))?;
+    if threads > 0 {
+        builder = builder
+            .with_intra_threads(threads)
+            .map_err(|e| ort_err(e.into()))?;
+    }
+    if let Some(path) = save {
+        builder = builder
+            .with_optimized_model_path(path)
+            .map_err(|e| ort_err(e.into()))?;
+    }
+    model.into_session(&builder).map_err(ort_err)
 }
 
 impl Encoder for OnnxBert {
@@ -827,6 +849,53 @@ impl Builder {
             nodes: 0,
             constants: false,
         })
+    }
+
+    /// The finished model: int32 `input_ids`, `token_type_ids` and `attention_mask`
+    /// `[batch, seq]` in, f32 `outputs` `[batch, seq, width]` out.
+    fn finish(self, outputs: &[(&str, usize)]) -> Result<Model> {
+        let int32 = |name: &str| {
+            Outlet::new(
+                name,
+                ValueType::Tensor {
+                    ty: TensorElementType::Int32,
+                    shape: Shape::new([-1, -1]),
+                    dimension_symbols: SymbolicDimensions::new(["batch".into(), "seq".into()]),
+                },
+            )
+        };
+        let mut graph = self.graph;
+        graph
+            .set_inputs([
+                int32("input_ids"),
+                int32("token_type_ids"),
+                int32("attention_mask"),
+            ])
+            .map_err(ort_err)?;
+        let float3 = |&(name, width): &(&str, usize)| {
+            Outlet::new(
+                name,
+                ValueType::Tensor {
+                    ty: TensorElementType::Float32,
+                    shape: Shape::new([-1, -1, width as i64]),
+                    dimension_symbols: SymbolicDimensions::new([
+                        "batch".into(),
+                        "seq".into(),
+                        String::new(),
+                    ]),
+                },
+            )
+        };
+        graph
+            .set_outputs(outputs.iter().map(float3))
+            .map_err(ort_err)?;
+        let mut model = Model::new([
+            Opset::new(ONNX_DOMAIN, 17).map_err(ort_err)?,
+            Opset::new(MS_DOMAIN, 1).map_err(ort_err)?,
+        ])
+        .map_err(ort_err)?;
+        model.set_graph(graph).map_err(ort_err)?;
+        Ok(model)
     }
 
     fn node(
