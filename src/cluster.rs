@@ -111,53 +111,24 @@ fn contained(short: &[String], long: &[String]) -> bool {
 
 /// Clusters the mentions of an article; returns the clusters and each entity's cluster id.
 pub fn cluster(text: &str, entities: &[Entity]) -> (Vec<Cluster>, Vec<usize>) {
+    let (clusters, of) = group(text, entities);
+    in_text_order(text, entities, &clusters, of)
+}
+
+/// Groups the mentions, longest names first so that short forms find their full form; returns
+/// the groups and each entity's group (`usize::MAX`: a mention without name words).
+fn group(text: &str, entities: &[Entity]) -> (Vec<Building>, Vec<usize>) {
     let words: Vec<Vec<String>> = entities.iter().map(|e| name_words(&e.text)).collect();
-    // Longest names first, so that short forms find their full form.
     let mut order: Vec<usize> = (0..entities.len()).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(words[i].len()), entities[i].start));
     let mut clusters: Vec<Building> = Vec::new();
     let mut of = vec![usize::MAX; entities.len()];
-    // The entity an acronym is defined after: "Name (ACR)".
-    let defined_after = |i: usize| -> Option<usize> {
-        let e = &entities[i];
-        text[e.end..].trim_start().strip_prefix(')')?;
-        let before = text[..e.start].trim_end().strip_suffix('(')?.trim_end();
-        entities[..i]
-            .iter()
-            .rposition(|p| p.end <= before.len() && text[p.end..before.len()].trim().is_empty())
-    };
-
     for &i in &order {
-        let e = &entities[i];
         let w = &words[i];
         if w.is_empty() {
             continue;
         }
-        let candidates = |fit: &dyn Fn(&Building) -> bool| -> Option<usize> {
-            let fits: Vec<usize> = (0..clusters.len())
-                .filter(|&c| clusters[c].kind == e.kind && fit(&clusters[c]))
-                .collect();
-            (fits.len() == 1).then(|| fits[0])
-        };
-        let acronym = w.len() == 1 && is_acronym(&w[0]);
-        let target = candidates(&|c| c.aliases.iter().any(|a| same_words(a, w)))
-            .or_else(|| {
-                if !acronym {
-                    return None;
-                }
-                defined_after(i)
-                    .map(|p| of[p])
-                    .filter(|&c| c != usize::MAX && clusters[c].kind == e.kind)
-                    .or_else(|| candidates(&|c| acronym_fits(&w[0], &c.name)))
-            })
-            .or_else(|| {
-                if acronym {
-                    None
-                } else {
-                    candidates(&|c| contained(w, &c.name))
-                }
-            });
-        match target {
+        match target(text, entities, i, w, &clusters, &of) {
             Some(c) => {
                 clusters[c].mentions.push(i);
                 if !clusters[c].aliases.iter().any(|a| same_words(a, w)) {
@@ -169,69 +140,108 @@ pub fn cluster(text: &str, entities: &[Entity]) -> (Vec<Cluster>, Vec<usize>) {
                 of[i] = clusters.len();
                 clusters.push(Building {
                     name: w.clone(),
-                    kind: e.kind.clone(),
+                    kind: entities[i].kind.clone(),
                     mentions: vec![i],
                     aliases: vec![w.clone()],
                 });
             }
         }
     }
+    (clusters, of)
+}
 
-    // Renumber in order of first mention, drop emptied clusters.
+/// The group mention `i` (name words `w`) joins, if exactly one of its kind fits: one with
+/// the same form; for an acronym, the name it is defined after ("Name (ACR)") or the one whose
+/// initials it is; otherwise one whose name contains it.
+fn target(
+    text: &str,
+    entities: &[Entity],
+    i: usize,
+    w: &[String],
+    clusters: &[Building],
+    of: &[usize],
+) -> Option<usize> {
+    let kind = &entities[i].kind;
+    let candidates = |fit: &dyn Fn(&Building) -> bool| -> Option<usize> {
+        let fits: Vec<usize> = (0..clusters.len())
+            .filter(|&c| clusters[c].kind == *kind && fit(&clusters[c]))
+            .collect();
+        (fits.len() == 1).then(|| fits[0])
+    };
+    if let Some(c) = candidates(&|c| c.aliases.iter().any(|a| same_words(a, w))) {
+        return Some(c);
+    }
+    if w.len() == 1 && is_acronym(&w[0]) {
+        defined_after(text, entities, i)
+            .map(|p| of[p])
+            .filter(|&c| c != usize::MAX && clusters[c].kind == *kind)
+            .or_else(|| candidates(&|c| acronym_fits(&w[0], &c.name)))
+    } else {
+        candidates(&|c| contained(w, &c.name))
+    }
+}
+
+/// The entity an acronym (entity `i`) is defined after: "Name (ACR)".
+fn defined_after(text: &str, entities: &[Entity], i: usize) -> Option<usize> {
+    let e = &entities[i];
+    text[e.end..].trim_start().strip_prefix(')')?;
+    let before = text[..e.start].trim_end().strip_suffix('(')?.trim_end();
+    entities[..i]
+        .iter()
+        .rposition(|p| p.end <= before.len() && text[p.end..before.len()].trim().is_empty())
+}
+
+/// The groups as clusters numbered in order of first mention (emptied groups dropped), with
+/// each entity's cluster id.
+fn in_text_order(
+    text: &str,
+    entities: &[Entity],
+    clusters: &[Building],
+    of: Vec<usize>,
+) -> (Vec<Cluster>, Vec<usize>) {
     let mut firsts: Vec<(usize, usize)> = clusters
         .iter()
         .enumerate()
-        .filter(|(_, c)| !c.mentions.is_empty())
-        .map(|(i, c)| {
-            (
-                c.mentions
-                    .iter()
-                    .map(|&m| entities[m].start)
-                    .min()
-                    .unwrap_or(0),
-                i,
-            )
+        .filter_map(|(i, c)| {
+            let first = c.mentions.iter().map(|&m| entities[m].start).min()?;
+            Some((first, i))
         })
         .collect();
     firsts.sort();
-    let total = entities.len().max(1) as f32;
-    let text_len = text.len().max(1) as f32;
     let mut new_id = vec![usize::MAX; clusters.len()];
     let mut out = Vec::new();
     for (first, old) in firsts {
-        let kind = clusters[old].kind.clone();
-        let mut mentions = clusters[old].mentions.clone();
-        mentions.sort_by_key(|&m| entities[m].start);
-        // The fullest form: the longest mention, without possessive and titles.
-        let name = mentions
-            .iter()
-            .map(|&m| name_words(&entities[m].text))
-            .max_by_key(|w| (w.len(), w.iter().map(|x| x.len()).sum::<usize>()))
-            .map(|w| w.join(" "))
-            .unwrap_or_default();
-        let share = mentions.len() as f32 / total;
-        let early = 1.0 - first as f32 / text_len;
-        let salience = ((0.8 * share + 0.2 * early) * 1000.0).round() / 1000.0;
         new_id[old] = out.len();
-        out.push(Cluster {
-            id: out.len(),
-            name,
-            kind,
-            mentions,
-            salience,
-        });
+        out.push(finished(text, entities, &clusters[old], first, out.len()));
     }
     let of = of
         .into_iter()
-        .map(|c| {
-            if c == usize::MAX {
-                usize::MAX
-            } else {
-                new_id[c]
-            }
-        })
+        .map(|c| if c == usize::MAX { c } else { new_id[c] })
         .collect();
     (out, of)
+}
+
+/// A group as cluster `id`: mentions in text order, the fullest name (the longest mention,
+/// without possessive and titles) and salience (share of the mentions, how early the first is).
+fn finished(text: &str, entities: &[Entity], c: &Building, first: usize, id: usize) -> Cluster {
+    let mut mentions = c.mentions.clone();
+    mentions.sort_by_key(|&m| entities[m].start);
+    let name = mentions
+        .iter()
+        .map(|&m| name_words(&entities[m].text))
+        .max_by_key(|w| (w.len(), w.iter().map(|x| x.len()).sum::<usize>()))
+        .map(|w| w.join(" "))
+        .unwrap_or_default();
+    let share = mentions.len() as f32 / entities.len().max(1) as f32;
+    let early = 1.0 - first as f32 / text.len().max(1) as f32;
+    let salience = ((0.8 * share + 0.2 * early) * 1000.0).round() / 1000.0;
+    Cluster {
+        id,
+        name,
+        kind: c.kind.clone(),
+        mentions,
+        salience,
+    }
 }
 
 #[cfg(test)]
