@@ -9,9 +9,11 @@
 //! file with an index (a run of 1,000 articles stays one file; sections off screen are not laid
 //! out by the browser until scrolled to).
 
-use crate::entity::EntityKind;
+use crate::entity::{Entity, EntityKind};
 use crate::error::{Error, Result};
 use crate::output::Document;
+use crate::quote::Quote;
+use crate::temporal::Temporal;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -257,123 +259,52 @@ fn clusters(s: &mut String, doc: &Document) {
 
 /// Every span to mark, checked against the text.
 fn marks(n: usize, text: &str, doc: &Document) -> Result<Vec<Mark>> {
-    let mut out = Vec::new();
     let check = |what: &str, i: usize, start: usize, end: usize| -> Result<()> {
         if start <= end
             && end <= text.len()
             && text.is_char_boundary(start)
             && text.is_char_boundary(end)
         {
-            Ok(())
-        } else {
-            Err(Error::input(
-                &doc.id,
-                format!(
-                    "cannot render: {what} {i} spans bytes {start}..{end}, not a slice of the {}-byte text",
-                    text.len()
-                ),
-            ))
+            return Ok(());
         }
+        Err(Error::input(
+            &doc.id,
+            format!(
+                "cannot render: {what} {i} spans bytes {start}..{end}, not a slice of the {}-byte text",
+                text.len()
+            ),
+        ))
     };
-    let cluster_name = |id: usize| doc.clusters.iter().find(|c| c.id == id).map(|c| &c.name);
+    let mut out = Vec::new();
     for (i, e) in doc.entities.iter().enumerate() {
         check("entity", i, e.start, e.end)?;
-        let mut title = format!("{} ({}) · {:.2}", e.label, e.kind.as_str(), e.score);
-        let mut cluster = String::new();
-        if let Some(c) = e.cluster {
-            let _ = write!(
-                cluster,
-                " data-c=\"{c}\" style=\"--c:{}\"",
-                cluster_colour(c)
-            );
-            if let Some(name) = cluster_name(c) {
-                let _ = write!(title, " · cluster {c}: {name}");
-            }
-        }
-        out.push(Mark {
-            start: e.start,
-            end: e.end,
-            layer: Layer::Entity,
-            open: format!(
-                "<mark class=\"ent k-{}\" data-i=\"{i}\"{cluster} title=\"{}\">",
-                kind_class(&e.kind),
-                escape(&title)
-            ),
-        });
+        out.push(entity_mark(doc, i, e));
     }
     for (i, t) in doc.temporal.iter().enumerate() {
         check("temporal expression", i, t.start, t.end)?;
-        let label = serde_name(&t.label);
-        let value = t.value.as_ref().map(|v| match v {
-            crate::temporal::Value::Number(x) => {
-                let unit = t
-                    .unit
-                    .as_deref()
-                    .map(|u| format!(" {u}"))
-                    .unwrap_or_default();
-                format!("{}{unit}", number(*x))
-            }
-            crate::temporal::Value::Text(s) => s.clone(),
-        });
-        let data_v = value
-            .as_deref()
-            .map(|v| format!(" data-v=\"{}\"", escape(v)))
-            .unwrap_or_default();
-        out.push(Mark {
-            start: t.start,
-            end: t.end,
-            layer: Layer::Temporal,
-            open: format!(
-                "<span class=\"tm\"{data_v} title=\"{}\">",
-                escape(&format!(
-                    "{label}: {}",
-                    value.as_deref().unwrap_or("not resolved")
-                ))
-            ),
-        });
+        out.push(temporal_mark(t));
     }
     for (i, q) in doc.quotes.iter().enumerate() {
         check("quote", i, q.start, q.end)?;
-        let speaker = q.speaker_text.as_deref().unwrap_or("speaker unknown");
-        let c = q
-            .speaker
-            .map(|c| format!(" data-c=\"{c}\""))
-            .unwrap_or_default();
-        out.push(Mark {
-            start: q.start,
-            end: q.end,
-            layer: Layer::Quote,
-            open: format!(
-                "<span class=\"quote\" data-q=\"{i}\" data-speaker=\"{}\"{c} title=\"quote — {}\">",
-                escape(speaker),
-                escape(speaker)
-            ),
-        });
+        out.push(quote_mark(i, q));
     }
     let mut evidence: Vec<(usize, usize)> = Vec::new();
     for (i, r) in doc.relations.iter().enumerate() {
-        check(
-            "the evidence of relation",
-            i,
-            r.evidence.start,
-            r.evidence.end,
-        )?;
-        let span = (r.evidence.start, r.evidence.end);
-        if !evidence.contains(&span) {
-            evidence.push(span);
+        let (start, end) = (r.evidence.start, r.evidence.end);
+        check("the evidence of relation", i, start, end)?;
+        if !evidence.contains(&(start, end)) {
+            evidence.push((start, end));
         }
     }
-    for (start, end) in evidence {
-        out.push(Mark {
-            start,
-            end,
-            layer: Layer::Evidence,
-            open: format!(
-                "<span class=\"ev\" data-ev=\"{}\">",
-                evidence_id(n, start, end)
-            ),
-        });
-    }
+    out.extend(evidence.into_iter().map(|(start, end)| Mark {
+        start,
+        end,
+        layer: Layer::Evidence,
+        open: format!(
+            "<span class=\"ev\" data-ev=\"{}\">",
+            evidence_id(n, start, end)
+        ),
+    }));
     for (i, k) in doc.skipped.iter().enumerate() {
         check("skipped span", i, k.start, k.end)?;
         out.push(Mark {
@@ -388,6 +319,78 @@ fn marks(n: usize, text: &str, doc: &Document) -> Result<Vec<Mark>> {
     }
     out.retain(|m| m.start < m.end);
     Ok(split_at_entities(out))
+}
+
+/// Entity `i`: its kind's colour class, label, score and cluster in the title.
+fn entity_mark(doc: &Document, i: usize, e: &Entity) -> Mark {
+    let mut title = format!("{} ({}) · {:.2}", e.label, e.kind.as_str(), e.score);
+    let mut cluster = String::new();
+    if let Some(c) = e.cluster {
+        let _ = write!(
+            cluster,
+            " data-c=\"{c}\" style=\"--c:{}\"",
+            cluster_colour(c)
+        );
+        if let Some(found) = doc.clusters.iter().find(|k| k.id == c) {
+            let _ = write!(title, " · cluster {c}: {}", found.name);
+        }
+    }
+    Mark {
+        start: e.start,
+        end: e.end,
+        layer: Layer::Entity,
+        open: format!(
+            "<mark class=\"ent k-{}\" data-i=\"{i}\"{cluster} title=\"{}\">",
+            kind_class(&e.kind),
+            escape(&title)
+        ),
+    }
+}
+
+/// A temporal expression or quantity with its resolved value (number and unit, or text).
+fn temporal_mark(t: &Temporal) -> Mark {
+    let label = serde_name(&t.label);
+    let value = t.value.as_ref().map(|v| match v {
+        crate::temporal::Value::Number(x) => {
+            let unit = t
+                .unit
+                .as_deref()
+                .map(|u| format!(" {u}"))
+                .unwrap_or_default();
+            format!("{}{unit}", number(*x))
+        }
+        crate::temporal::Value::Text(s) => s.clone(),
+    });
+    let data_v = value
+        .as_deref()
+        .map(|v| format!(" data-v=\"{}\"", escape(v)))
+        .unwrap_or_default();
+    let title = format!("{label}: {}", value.as_deref().unwrap_or("not resolved"));
+    Mark {
+        start: t.start,
+        end: t.end,
+        layer: Layer::Temporal,
+        open: format!("<span class=\"tm\"{data_v} title=\"{}\">", escape(&title)),
+    }
+}
+
+/// Quote `i` with its speaker (and the speaker's cluster).
+fn quote_mark(i: usize, q: &Quote) -> Mark {
+    let speaker = q.speaker_text.as_deref().unwrap_or("speaker unknown");
+    let c = q
+        .speaker
+        .map(|c| format!(" data-c=\"{c}\""))
+        .unwrap_or_default();
+    Mark {
+        start: q.start,
+        end: q.end,
+        layer: Layer::Quote,
+        open: format!(
+            "<span class=\"quote\" data-q=\"{i}\" data-speaker=\"{}\"{c} title=\"quote — {}\">",
+            escape(speaker),
+            escape(speaker)
+        ),
+    }
 }
 
 /// Cuts every other span where an entity crosses its edge, so that the pieces nest with the
