@@ -213,124 +213,13 @@ fn run_conll04(args: &Args, file: &Path, model: &RelationModel) -> Result<()> {
         )),
         None => None,
     };
+    let out = out.as_mut().map(|o| o as &mut dyn Write);
     let mut scores = conll04::Scores::default();
-    let mut pairs_total = 0;
-    if args.gold_entities {
-        for (index, s) in sentences.iter().enumerate() {
-            let (text, spans) = s.text_and_spans()?;
-            let (mut index_pairs, mut pairs, mut kinds) = (Vec::new(), Vec::new(), Vec::new());
-            for i in 0..spans.len() {
-                for j in i + 1..spans.len() {
-                    index_pairs.push((i, j));
-                    pairs.push(Pair {
-                        text: &text,
-                        e1: spans[i],
-                        e2: spans[j],
-                    });
-                    kinds.push((
-                        entity_kind(&s.entities[i].kind),
-                        entity_kind(&s.entities[j].kind),
-                    ));
-                }
-            }
-            pairs_total += pairs.len();
-            let predictions = model.predict_typed(&pairs, &kinds, args.threshold)?;
-            let answers: Vec<_> = index_pairs
-                .iter()
-                .zip(&predictions)
-                .map(|(&(i, j), p)| (i, j, p.relation))
-                .collect();
-            scores.add(&conll04::predicted(s, answers.iter().copied()), &s.gold());
-            if let Some(out) = out.as_mut() {
-                let kbp: Vec<_> = answers
-                    .iter()
-                    .filter_map(|&(i, j, d)| {
-                        let d = d?;
-                        let (head, tail) = if d.reversed { (j, i) } else { (i, j) };
-                        Some(serde_json::json!({"relation": d.kind.as_str(), "head": head, "tail": tail}))
-                    })
-                    .collect();
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::json!({"index": index, "relations": kbp})
-                )?;
-            }
-        }
+    let count = if args.gold_entities {
+        conll04_gold(args, &sentences, model, &mut scores, out)?
     } else {
-        // End to end: entities, clusters and relations from the pipeline on each sentence's
-        // text; a relation is right when its type and both ends' text match a gold relation.
-        let options = PipelineOptions::default()
-            .engine(args.engine)
-            .relation_model(Some(args.model.clone()))
-            .relation_threshold(args.threshold)
-            .relation_context(args.context.or(PipelineOptions::default().relation_context))
-            .relation_max_span(
-                args.max_span
-                    .or(PipelineOptions::default().relation_max_span),
-            )
-            .relation_rules(args.relations != "model")
-            .relation_model(match args.relations.as_str() {
-                "rules" => None,
-                _ => Some(args.model.clone()),
-            });
-        let pipeline = Pipeline::load(&args.ner_model, options)
-            .with_context(|| format!("loading {}", args.ner_model.display()))?;
-        let texts = sentences
-            .iter()
-            .map(|s| s.text_and_spans())
-            .collect::<newsgraph::Result<Vec<_>>>()?;
-        let articles: Vec<Article> = texts
-            .iter()
-            .enumerate()
-            .map(|(i, (t, _))| Article::new(i.to_string(), t.clone()))
-            .collect();
-        for ((index, s), doc) in sentences
-            .iter()
-            .enumerate()
-            .zip(pipeline.process(&articles))
-        {
-            let doc = doc?;
-            let (text, spans) = &texts[index];
-            let mut predicted = std::collections::BTreeSet::new();
-            let mut lines = Vec::new();
-            for r in &doc.relations {
-                let subject_kind = doc.clusters.get(r.head).map(|c| conll04_kind(&c.kind));
-                let object_kind = r
-                    .tail
-                    .and_then(|t| doc.clusters.get(t))
-                    .map(|c| conll04_kind(&c.kind));
-                let (Some(sk), Some(ok)) = (subject_kind, object_kind) else {
-                    continue;
-                };
-                let Some((name, swap)) = conll04::from_kbp(r.relation, sk, ok) else {
-                    continue;
-                };
-                let (h, t) = if swap {
-                    (&r.tail_text, &r.head_text)
-                } else {
-                    (&r.head_text, &r.tail_text)
-                };
-                predicted.insert((name.to_string(), h.clone(), t.clone()));
-                lines.push(serde_json::json!({"relation": r.relation.as_str(), "head": r.head_text, "tail": r.tail_text}));
-            }
-            let span_text = |i: usize| text[spans[i].0..spans[i].1].to_string();
-            let gold: std::collections::BTreeSet<(String, String, String)> = s
-                .relations
-                .iter()
-                .map(|g| (g.kind.clone(), span_text(g.head), span_text(g.tail)))
-                .collect();
-            scores.add(&predicted, &gold);
-            pairs_total += doc.entities.len();
-            if let Some(out) = out.as_mut() {
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::json!({"index": index, "relations": lines})
-                )?;
-            }
-        }
-    }
+        conll04_end_to_end(args, &sentences, &mut scores, out)?
+    };
     println!(
         "{:<12} {:>9} {:>9} {:>9} {:>6} {:>6}",
         "type", "precision", "recall", "f1", "gold", "pred"
@@ -351,8 +240,8 @@ fn run_conll04(args: &Args, file: &Path, model: &RelationModel) -> Result<()> {
         "entities"
     };
     println!(
-        "\nthe four mapped types: P {:.2} R {:.2} F1 {:.2}; all five (Kill has no class): P {:.2} R {:.2} F1 {:.2} ({} sentences, {} {what}, {:.1} s)",
-        mp * 100.0, mr * 100.0, mf * 100.0, ap * 100.0, ar * 100.0, af * 100.0, sentences.len(), pairs_total, started.elapsed().as_secs_f64()
+        "\nthe four mapped types: P {:.2} R {:.2} F1 {:.2}; all five (Kill has no class): P {:.2} R {:.2} F1 {:.2} ({} sentences, {count} {what}, {:.1} s)",
+        mp * 100.0, mr * 100.0, mf * 100.0, ap * 100.0, ar * 100.0, af * 100.0, sentences.len(), started.elapsed().as_secs_f64()
     );
     summary(
         args,
@@ -367,6 +256,151 @@ fn run_conll04(args: &Args, file: &Path, model: &RelationModel) -> Result<()> {
         }),
     );
     Ok(())
+}
+
+/// Relations among each sentence's gold entities (every pair, kinds from the gold types);
+/// returns the number of pairs.
+fn conll04_gold(
+    args: &Args,
+    sentences: &[conll04::Sentence],
+    model: &RelationModel,
+    scores: &mut conll04::Scores,
+    mut out: Option<&mut dyn Write>,
+) -> Result<usize> {
+    let mut count = 0;
+    for (index, s) in sentences.iter().enumerate() {
+        let (text, spans) = s.text_and_spans()?;
+        let (mut index_pairs, mut pairs, mut kinds) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..spans.len() {
+            for j in i + 1..spans.len() {
+                index_pairs.push((i, j));
+                pairs.push(Pair {
+                    text: &text,
+                    e1: spans[i],
+                    e2: spans[j],
+                });
+                kinds.push((
+                    entity_kind(&s.entities[i].kind),
+                    entity_kind(&s.entities[j].kind),
+                ));
+            }
+        }
+        count += pairs.len();
+        let predictions = model.predict_typed(&pairs, &kinds, args.threshold)?;
+        let answers: Vec<_> = index_pairs
+            .iter()
+            .zip(&predictions)
+            .map(|(&(i, j), p)| (i, j, p.relation))
+            .collect();
+        scores.add(&conll04::predicted(s, answers.iter().copied()), &s.gold());
+        if let Some(out) = out.as_mut() {
+            let kbp: Vec<_> = answers
+                .iter()
+                .filter_map(|&(i, j, d)| {
+                    let d = d?;
+                    let (head, tail) = if d.reversed { (j, i) } else { (i, j) };
+                    Some(serde_json::json!({"relation": d.kind.as_str(), "head": head, "tail": tail}))
+                })
+                .collect();
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"index": index, "relations": kbp})
+            )?;
+        }
+    }
+    Ok(count)
+}
+
+/// End to end: entities, clusters and relations from the pipeline on each sentence's text; a
+/// relation is right when its type and both ends' text match a gold relation. Returns the
+/// number of entities the pipeline found.
+fn conll04_end_to_end(
+    args: &Args,
+    sentences: &[conll04::Sentence],
+    scores: &mut conll04::Scores,
+    mut out: Option<&mut dyn Write>,
+) -> Result<usize> {
+    let defaults = PipelineOptions::default();
+    let options = PipelineOptions::default()
+        .engine(args.engine)
+        .relation_threshold(args.threshold)
+        .relation_context(args.context.or(defaults.relation_context))
+        .relation_max_span(args.max_span.or(defaults.relation_max_span))
+        .relation_rules(args.relations != "model")
+        .relation_model(match args.relations.as_str() {
+            "rules" => None,
+            _ => Some(args.model.clone()),
+        });
+    let pipeline = Pipeline::load(&args.ner_model, options)
+        .with_context(|| format!("loading {}", args.ner_model.display()))?;
+    let texts = sentences
+        .iter()
+        .map(|s| s.text_and_spans())
+        .collect::<newsgraph::Result<Vec<_>>>()?;
+    let articles: Vec<Article> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, (t, _))| Article::new(i.to_string(), t.clone()))
+        .collect();
+    let mut count = 0;
+    for ((index, s), doc) in sentences
+        .iter()
+        .enumerate()
+        .zip(pipeline.process(&articles))
+    {
+        let doc = doc?;
+        let (text, spans) = &texts[index];
+        let (predicted, lines) = mapped_relations(&doc);
+        let span_text = |i: usize| text[spans[i].0..spans[i].1].to_string();
+        let gold: std::collections::BTreeSet<(String, String, String)> = s
+            .relations
+            .iter()
+            .map(|g| (g.kind.clone(), span_text(g.head), span_text(g.tail)))
+            .collect();
+        scores.add(&predicted, &gold);
+        count += doc.entities.len();
+        if let Some(out) = out.as_mut() {
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"index": index, "relations": lines})
+            )?;
+        }
+    }
+    Ok(count)
+}
+
+/// A document's relations that map to a CoNLL04 type, as (type, head text, tail text), and
+/// all its relations as prediction lines.
+fn mapped_relations(
+    doc: &newsgraph::Document,
+) -> (
+    std::collections::BTreeSet<(String, String, String)>,
+    Vec<serde_json::Value>,
+) {
+    let mut predicted = std::collections::BTreeSet::new();
+    let mut lines = Vec::new();
+    for r in &doc.relations {
+        let kind = |c: Option<usize>| {
+            c.and_then(|c| doc.clusters.get(c))
+                .map(|c| conll04_kind(&c.kind))
+        };
+        let (Some(sk), Some(ok)) = (kind(Some(r.head)), kind(r.tail)) else {
+            continue;
+        };
+        let Some((name, swap)) = conll04::from_kbp(r.relation, sk, ok) else {
+            continue;
+        };
+        let (h, t) = if swap {
+            (&r.tail_text, &r.head_text)
+        } else {
+            (&r.head_text, &r.tail_text)
+        };
+        predicted.insert((name.to_string(), h.clone(), t.clone()));
+        lines.push(serde_json::json!({"relation": r.relation.as_str(), "head": r.head_text, "tail": r.tail_text}));
+    }
+    (predicted, lines)
 }
 
 /// A fraction as a percentage with two decimals.
