@@ -260,41 +260,21 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
     let types = entity_types(&config.train);
     let type_refs: Vec<&str> = types.iter().map(String::as_str).collect();
     let labels = LabelSet::bio(&type_refs);
-
-    let cfg_path = config.encoder.join("config.json");
-    let mut raw: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?,
-    )
-    .map_err(|e| Error::input(cfg_path.display().to_string(), e.to_string()))?;
-    raw["id2label"] = labels
-        .names()
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (i.to_string(), serde_json::Value::from(n.as_str())))
-        .collect::<serde_json::Map<_, _>>()
-        .into();
-    raw.as_object_mut().map(|o| o.remove("label2id"));
-    raw["newsgraph"] = serde_json::json!({"casing": config.casing, "window": config.window});
-    raw["architectures"] = serde_json::json!(["BertForTokenClassification"]);
-    let model_config = ModelConfig::from_value(raw, &cfg_path)?;
     let tokenizer = TextTokenizer::from_dir(&config.encoder)?;
-    let mut model = TorchModel::build(model_config, config.device)?;
-    let weights = ["model.safetensors", "rust_model.ot"]
-        .iter()
-        .map(|n| config.encoder.join(n))
-        .find(|p| p.is_file())
-        .ok_or_else(|| Error::input(config.encoder.display().to_string(), "no weights"))?;
-    model.load_weights(&weights, Missing::FreshHead)?;
-    model.set_window(config.window);
+    let mut model = initial_model(config, &labels)?;
 
     let examples = examples(&config.train, &tokenizer, &labels, config.window)?;
-    let pad = tokenizer.pad_id() as i64;
     let steps_per_epoch = examples
         .len()
         .div_ceil(config.batch_size)
         .min(config.max_steps_per_epoch.unwrap_or(usize::MAX));
     let total_steps = steps_per_epoch * config.epochs;
-    let warmup_steps = ((total_steps as f64) * config.warmup).max(1.0);
+    let mut step = Step {
+        done: 0,
+        total: total_steps,
+        warmup: ((total_steps as f64) * config.warmup).max(1.0),
+        pad: tokenizer.pad_id() as i64,
+    };
     let mut opt = nn::AdamW {
         wd: config.weight_decay,
         ..Default::default()
@@ -308,7 +288,6 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
         seconds: 0.0,
     };
     let mut best_f1 = -1.0;
-    let mut global_step = 0usize;
     let scratch = config.out.with_extension("last");
     for epoch in 1..=config.epochs {
         let batches = bucketed_batches(
@@ -318,36 +297,15 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
             &mut rng,
             |e| e.ids.len(),
         );
-        let (epoch_start, mut tokens, mut loss_sum) = (Instant::now(), 0usize, 0.0);
-        for (step, batch) in batches.iter().enumerate() {
-            let (ids, mask, casing, gold) = batch_tensors(batch, pad, config.device);
-            let logits = model.logits(&ids, &mask, &casing, true)?;
-            let n_labels = logits.size()[2];
-            let loss = logits.view([-1, n_labels]).cross_entropy_loss::<Tensor>(
-                &gold.view([-1]),
-                None,
-                tch::Reduction::Mean,
-                -100,
-                0.0,
-            );
-            global_step += 1;
-            opt.set_lr(learning_rate(
-                config.lr,
-                global_step,
-                warmup_steps,
-                total_steps,
-            ));
-            opt.backward_step_clip_norm(&loss, 1.0);
-            loss_sum += loss.to_kind(Kind::Double).double_value(&[]);
-            tokens += batch.iter().map(|e| e.ids.len()).sum::<usize>();
-            progress(Progress {
-                epoch,
-                step: step + 1,
-                steps: batches.len(),
-                loss: loss_sum / (step + 1) as f64,
-                tokens_per_s: tokens as f64 / epoch_start.elapsed().as_secs_f64(),
-            });
-        }
+        train_epoch(
+            config,
+            &mut model,
+            &mut opt,
+            &batches,
+            epoch,
+            &mut step,
+            &mut progress,
+        )?;
         // Score exactly what would ship: save (f16), load back, run the pipeline.
         model.save(&scratch, &tokenizer, true, serde_json::json!({}))?;
         let pipeline = scoring_pipeline(&scratch)?;
@@ -371,6 +329,83 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
     let _ = std::fs::remove_dir_all(&scratch);
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The base encoder of `config.encoder` with a fresh token-classification head for `labels`.
+fn initial_model(config: &TrainConfig, labels: &LabelSet) -> Result<TorchModel> {
+    let cfg_path = config.encoder.join("config.json");
+    let mut raw: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?,
+    )
+    .map_err(|e| Error::input(cfg_path.display().to_string(), e.to_string()))?;
+    raw["id2label"] = labels
+        .names()
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (i.to_string(), serde_json::Value::from(n.as_str())))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    raw.as_object_mut().map(|o| o.remove("label2id"));
+    raw["newsgraph"] = serde_json::json!({"casing": config.casing, "window": config.window});
+    raw["architectures"] = serde_json::json!(["BertForTokenClassification"]);
+    let model_config = ModelConfig::from_value(raw, &cfg_path)?;
+    let mut model = TorchModel::build(model_config, config.device)?;
+    let weights = ["model.safetensors", "rust_model.ot"]
+        .iter()
+        .map(|n| config.encoder.join(n))
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::input(config.encoder.display().to_string(), "no weights"))?;
+    model.load_weights(&weights, Missing::FreshHead)?;
+    model.set_window(config.window);
+    Ok(model)
+}
+
+/// Where training stands: optimizer steps done of `total` (the learning-rate schedule's clock)
+/// and the padding id.
+struct Step {
+    done: usize,
+    total: usize,
+    warmup: f64,
+    pad: i64,
+}
+
+/// One pass over `batches`: cross-entropy on the labelled sub-tokens, AdamW with the scheduled
+/// learning rate and gradients clipped at 1.0.
+fn train_epoch(
+    config: &TrainConfig,
+    model: &mut TorchModel,
+    opt: &mut nn::Optimizer,
+    batches: &[Vec<&Example>],
+    epoch: usize,
+    step: &mut Step,
+    progress: &mut impl FnMut(Progress),
+) -> Result<()> {
+    let (epoch_start, mut tokens, mut loss_sum) = (Instant::now(), 0usize, 0.0);
+    for (i, batch) in batches.iter().enumerate() {
+        let (ids, mask, casing, gold) = batch_tensors(batch, step.pad, config.device);
+        let logits = model.logits(&ids, &mask, &casing, true)?;
+        let n_labels = logits.size()[2];
+        let loss = logits.view([-1, n_labels]).cross_entropy_loss::<Tensor>(
+            &gold.view([-1]),
+            None,
+            tch::Reduction::Mean,
+            -100,
+            0.0,
+        );
+        step.done += 1;
+        opt.set_lr(learning_rate(config.lr, step.done, step.warmup, step.total));
+        opt.backward_step_clip_norm(&loss, 1.0);
+        loss_sum += loss.to_kind(Kind::Double).double_value(&[]);
+        tokens += batch.iter().map(|e| e.ids.len()).sum::<usize>();
+        progress(Progress {
+            epoch,
+            step: i + 1,
+            steps: batches.len(),
+            loss: loss_sum / (i + 1) as f64,
+            tokens_per_s: tokens as f64 / epoch_start.elapsed().as_secs_f64(),
+        });
+    }
+    Ok(())
 }
 
 /// The pipeline that scores a saved epoch (NER only: the relation model plays no part).
