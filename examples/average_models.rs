@@ -34,23 +34,7 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let weights = if args.weights.is_empty() {
-        vec![1.0; args.models.len()]
-    } else {
-        args.weights.clone()
-    };
-    ensure!(
-        weights.len() == args.models.len(),
-        "{} weights for {} models",
-        weights.len(),
-        args.models.len()
-    );
-    ensure!(
-        weights.iter().all(|w| w.is_finite() && *w >= 0.0) && weights.iter().sum::<f64>() > 0.0,
-        "weights must be non-negative with a positive sum, not {weights:?}"
-    );
-    let total: f64 = weights.iter().sum();
-    let weights: Vec<f32> = weights.iter().map(|w| (w / total) as f32).collect();
+    let weights = normalized(&args.weights, args.models.len())?;
     for m in &args.models {
         ensure!(
             m.canonicalize().ok() != args.out.canonicalize().ok(),
@@ -75,44 +59,7 @@ fn main() -> Result<()> {
                 .with_context(|| format!("{}: model.safetensors", m.display()))
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut out: BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)> = BTreeMap::new();
-    for (name, first) in files[0].tensors() {
-        let mut sum = vec![0f32; first.shape().iter().product()];
-        for ((file, model), w) in files.iter().zip(&args.models).zip(&weights) {
-            let t = file
-                .tensor(&name)
-                .with_context(|| format!("{} has no tensor {name}", model.display()))?;
-            ensure!(
-                t.shape() == first.shape() && t.dtype() == first.dtype(),
-                "{name}: {} has {:?} {:?}, the first model {:?} {:?}",
-                model.display(),
-                t.dtype(),
-                t.shape(),
-                first.dtype(),
-                first.shape()
-            );
-            for (s, x) in sum.iter_mut().zip(values(&t)?) {
-                *s += w * x;
-            }
-        }
-        out.insert(
-            name,
-            (
-                first.dtype(),
-                first.shape().to_vec(),
-                encode(first.dtype(), &sum)?,
-            ),
-        );
-    }
-    for (file, model) in files.iter().zip(&args.models).skip(1) {
-        ensure!(
-            file.len() == files[0].len(),
-            "{} has {} tensors, the first model {}",
-            model.display(),
-            file.len(),
-            files[0].len()
-        );
-    }
+    let out = mean(&files, &args.models, &weights)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let views = out
@@ -139,6 +86,71 @@ fn main() -> Result<()> {
         })
     );
     Ok(())
+}
+
+/// The models' relative weights (`given`, or equal ones), summing to one.
+fn normalized(given: &[f64], models: usize) -> Result<Vec<f32>> {
+    let weights = if given.is_empty() {
+        vec![1.0; models]
+    } else {
+        given.to_vec()
+    };
+    ensure!(
+        weights.len() == models,
+        "{} weights for {models} models",
+        weights.len()
+    );
+    ensure!(
+        weights.iter().all(|w| w.is_finite() && *w >= 0.0) && weights.iter().sum::<f64>() > 0.0,
+        "weights must be non-negative with a positive sum, not {weights:?}"
+    );
+    let total: f64 = weights.iter().sum();
+    Ok(weights.iter().map(|w| (w / total) as f32).collect())
+}
+
+/// A tensor to write: dtype, shape and little-endian bytes.
+type Stored = (Dtype, Vec<usize>, Vec<u8>);
+
+/// The weighted mean of every tensor, in f32, stored in the first model's dtype; the models must
+/// have the same tensors with the same shapes and dtypes.
+fn mean(
+    files: &[SafeTensors],
+    models: &[PathBuf],
+    weights: &[f32],
+) -> Result<BTreeMap<String, Stored>> {
+    let mut out = BTreeMap::new();
+    for (name, first) in files[0].tensors() {
+        let mut sum = vec![0f32; first.shape().iter().product()];
+        for ((file, model), w) in files.iter().zip(models).zip(weights) {
+            let t = file
+                .tensor(&name)
+                .with_context(|| format!("{} has no tensor {name}", model.display()))?;
+            ensure!(
+                t.shape() == first.shape() && t.dtype() == first.dtype(),
+                "{name}: {} has {:?} {:?}, the first model {:?} {:?}",
+                model.display(),
+                t.dtype(),
+                t.shape(),
+                first.dtype(),
+                first.shape()
+            );
+            for (s, x) in sum.iter_mut().zip(values(&t)?) {
+                *s += w * x;
+            }
+        }
+        let stored = encode(first.dtype(), &sum)?;
+        out.insert(name, (first.dtype(), first.shape().to_vec(), stored));
+    }
+    for (file, model) in files.iter().zip(models).skip(1) {
+        ensure!(
+            file.len() == files[0].len(),
+            "{} has {} tensors, the first model {}",
+            model.display(),
+            file.len(),
+            files[0].len()
+        );
+    }
+    Ok(out)
 }
 
 /// The models' `config.json` must agree but for the `newsgraph` training notes (the labels in
