@@ -365,22 +365,8 @@ fn conll04_end_to_end(
             .collect();
         scores.add(&predicted, &gold);
         count += doc.entities.len();
-        let gold: std::collections::BTreeSet<_> = s
-            .entities
-            .iter()
-            .zip(spans)
-            .filter(|(e, _)| e.kind != "Other")
-            .map(|(e, &(a, b))| (a, b, e.kind.as_str()))
-            .collect();
-        let found: std::collections::BTreeSet<_> = doc
-            .entities
-            .iter()
-            .map(|e| (e.start, e.end, conll04_kind(&e.kind)))
-            .filter(|e| e.2 != "Other")
-            .collect();
-        entities.0 += gold.intersection(&found).count();
-        entities.1 += gold.len();
-        entities.2 += found.len();
+        let (correct, gold, found) = entity_matches(s, spans, &doc);
+        entities = (entities.0 + correct, entities.1 + gold, entities.2 + found);
         if let Some(out) = out.as_mut() {
             writeln!(
                 out,
@@ -402,6 +388,29 @@ fn conll04_end_to_end(
         entities.2
     );
     Ok(count)
+}
+
+/// The pipeline's Peop / Org / Loc entities against the gold ones (exact span and type):
+/// correct, gold, found.
+fn entity_matches(
+    s: &conll04::Sentence,
+    spans: &[(usize, usize)],
+    doc: &newsgraph::Document,
+) -> (usize, usize, usize) {
+    let gold: std::collections::BTreeSet<_> = s
+        .entities
+        .iter()
+        .zip(spans)
+        .filter(|(e, _)| e.kind != "Other")
+        .map(|(e, &(a, b))| (a, b, e.kind.as_str()))
+        .collect();
+    let found: std::collections::BTreeSet<_> = doc
+        .entities
+        .iter()
+        .map(|e| (e.start, e.end, conll04_kind(&e.kind)))
+        .filter(|e| e.2 != "Other")
+        .collect();
+    (gold.intersection(&found).count(), gold.len(), found.len())
 }
 
 /// A document's relations that map to a CoNLL04 type, as (type, head text, tail text), and
