@@ -360,13 +360,13 @@ fn initial_model(config: &TrainConfig, labels: &LabelSet) -> Result<TorchModel> 
     Ok(model)
 }
 
-/// Where training stands: optimizer steps done of `total` (the learning-rate schedule's clock)
-/// and the padding id.
-struct Step {
-    done: usize,
-    total: usize,
-    warmup: f64,
-    pad: i64,
+/// Where training stands: optimizer steps done of `total` (the learning-rate schedule's clock,
+/// warm-up over `warmup` steps) and the padding id.
+pub(crate) struct Step {
+    pub(crate) done: usize,
+    pub(crate) total: usize,
+    pub(crate) warmup: f64,
+    pub(crate) pad: i64,
 }
 
 /// One pass over `batches`: cross-entropy on the labelled sub-tokens, AdamW with the scheduled

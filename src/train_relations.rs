@@ -15,7 +15,7 @@ use crate::model::torch::{load_var_store, save_var_store, Missing};
 use crate::relation::model::{classes, Encoded, PairEncoder, MARKERS};
 use crate::relation::RelationKind;
 use crate::tokenize::TextTokenizer;
-use crate::train::{bucketed_batches, learning_rate};
+use crate::train::{bucketed_batches, learning_rate, Step};
 use rand::SeedableRng;
 use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
 use std::path::{Path, PathBuf};
@@ -360,17 +360,7 @@ pub fn train_relations(
         ));
     }
     tch::manual_seed(config.seed as i64);
-    let cfg_path = config.encoder.join("config.json");
-    let raw: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?,
-    )
-    .map_err(|e| Error::input(cfg_path.display().to_string(), e.to_string()))?;
-    let bert_config: BertConfig = serde_json::from_value(raw.clone()).map_err(|e| {
-        Error::input(
-            cfg_path.display().to_string(),
-            format!("not a BERT config: {e}"),
-        )
-    })?;
+    let (raw, bert_config) = encoder_config(&config.encoder)?;
     let tokenizer = TextTokenizer::from_dir(&config.encoder)?;
     let mut encoder = PairEncoder::new(&tokenizer, config.max_len)?;
     encoder.context = config.context;
@@ -391,15 +381,21 @@ pub fn train_relations(
     for _ in 0..config.conll04_repeat {
         train.extend(conll_train.iter().cloned());
     }
-    let (dev, dev_skipped) = encode_all(&config.dev, &encoder, &tokenizer)?;
-    let (conll_dev, conll_dev_pairs) = encode_conll04(&config.conll04_dev, &encoder, &tokenizer)?;
-    let pad = tokenizer.pad_id() as i64;
+    let dev = DevSets {
+        kbp37: encode_all(&config.dev, &encoder, &tokenizer)?,
+        conll04: encode_conll04(&config.conll04_dev, &encoder, &tokenizer)?,
+    };
     let steps_per_epoch = train
         .len()
         .div_ceil(config.batch_size)
         .min(config.max_steps_per_epoch.unwrap_or(usize::MAX));
     let total_steps = steps_per_epoch * config.epochs;
-    let warmup_steps = ((total_steps as f64) * config.warmup).max(1.0);
+    let mut step = Step {
+        done: steps_per_epoch * start_epoch,
+        total: total_steps,
+        warmup: ((total_steps as f64) * config.warmup).max(1.0),
+        pad: tokenizer.pad_id() as i64,
+    };
     let mut opt = nn::AdamW {
         wd: config.weight_decay,
         ..Default::default()
@@ -413,48 +409,20 @@ pub fn train_relations(
         skipped,
     };
     let mut best = -1.0;
-    let mut global_step = steps_per_epoch * start_epoch;
     for epoch in start_epoch + 1..=config.epochs {
         let batches = bucketed_batches(&train, config.batch_size, steps_per_epoch, &mut rng, |e| {
             e.0.ids.len()
         });
-        let (epoch_start, mut seen, mut loss_sum) = (Instant::now(), 0usize, 0.0);
-        for (step, batch) in batches.iter().enumerate() {
-            let [ids, mask, e1, e2, allowed] = batch_tensors(batch, pad, n_classes, config.device);
-            let logits = net.forward(&ids, &mask, &e1, &e2, true)?;
-            let loss = set_loss(&logits, &allowed);
-            global_step += 1;
-            opt.set_lr(learning_rate(
-                config.lr,
-                global_step,
-                warmup_steps,
-                total_steps,
-            ));
-            opt.backward_step_clip_norm(&loss, 1.0);
-            loss_sum += loss.to_kind(Kind::Double).double_value(&[]);
-            seen += batch.len();
-            progress(RelationProgress {
-                epoch,
-                step: step + 1,
-                steps: batches.len(),
-                loss: loss_sum / (step + 1) as f64,
-                examples_per_s: seen as f64 / epoch_start.elapsed().as_secs_f64(),
-            });
-        }
-        let pred = predict(&net, &dev, pad, config.device, true)?;
-        let s = scores(&config.dev, &dev, &pred, &dev_skipped);
-        let conll04_f1 = if config.conll04_dev.is_empty() {
-            None
-        } else {
-            let pred = predict(&net, &conll_dev, pad, config.device, false)?;
-            Some(conll04_f1(&config.conll04_dev, &conll_dev_pairs, &pred))
-        };
-        let scores = EpochScores {
+        train_epoch(
+            config,
+            &net,
+            &mut opt,
+            &batches,
             epoch,
-            kbp37_macro_f1: s.macro_f1(),
-            kbp37_micro_f1: s.micro_f1(),
-            conll04_f1,
-        };
+            &mut step,
+            &mut progress,
+        )?;
+        let scores = score_epoch(config, &net, &dev, step.pad, epoch)?;
         report.epochs.push(scores);
         let epoch_dir = config.out.with_extension(format!("epoch-{epoch}"));
         save(&net, &raw, &tokenizer, input, &epoch_dir)?;
@@ -467,6 +435,87 @@ pub fn train_relations(
     net.vs.freeze();
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The encoder folder's `config.json`, as JSON (saved again with the model) and as a BERT config.
+fn encoder_config(encoder: &Path) -> Result<(serde_json::Value, BertConfig)> {
+    let cfg_path = encoder.join("config.json");
+    let raw: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?,
+    )
+    .map_err(|e| Error::input(cfg_path.display().to_string(), e.to_string()))?;
+    let bert_config: BertConfig = serde_json::from_value(raw.clone()).map_err(|e| {
+        Error::input(
+            cfg_path.display().to_string(),
+            format!("not a BERT config: {e}"),
+        )
+    })?;
+    Ok((raw, bert_config))
+}
+
+/// The dev sets, encoded: KBP37 pairs with which examples were skipped, CoNLL04 candidate pairs.
+struct DevSets {
+    kbp37: (Vec<Labelled>, Vec<bool>),
+    conll04: (Vec<Labelled>, Vec<FitPair>),
+}
+
+/// One pass over `batches`: the loss over each pair's allowed classes, AdamW with the scheduled
+/// learning rate and gradients clipped at 1.0.
+fn train_epoch(
+    config: &RelationTrainConfig,
+    net: &Net,
+    opt: &mut nn::Optimizer,
+    batches: &[Vec<&Labelled>],
+    epoch: usize,
+    step: &mut Step,
+    progress: &mut impl FnMut(RelationProgress),
+) -> Result<()> {
+    let n_classes = classes().len();
+    let (epoch_start, mut seen, mut loss_sum) = (Instant::now(), 0usize, 0.0);
+    for (i, batch) in batches.iter().enumerate() {
+        let [ids, mask, e1, e2, allowed] = batch_tensors(batch, step.pad, n_classes, config.device);
+        let logits = net.forward(&ids, &mask, &e1, &e2, true)?;
+        let loss = set_loss(&logits, &allowed);
+        step.done += 1;
+        opt.set_lr(learning_rate(config.lr, step.done, step.warmup, step.total));
+        opt.backward_step_clip_norm(&loss, 1.0);
+        loss_sum += loss.to_kind(Kind::Double).double_value(&[]);
+        seen += batch.len();
+        progress(RelationProgress {
+            epoch,
+            step: i + 1,
+            steps: batches.len(),
+            loss: loss_sum / (i + 1) as f64,
+            examples_per_s: seen as f64 / epoch_start.elapsed().as_secs_f64(),
+        });
+    }
+    Ok(())
+}
+
+/// KBP37 dev macro- and micro-F1 and CoNLL04 dev F1 (when given) after `epoch`.
+fn score_epoch(
+    config: &RelationTrainConfig,
+    net: &Net,
+    dev: &DevSets,
+    pad: i64,
+    epoch: usize,
+) -> Result<EpochScores> {
+    let (kbp37, kbp37_skipped) = &dev.kbp37;
+    let pred = predict(net, kbp37, pad, config.device, true)?;
+    let s = scores(&config.dev, kbp37, &pred, kbp37_skipped);
+    let conll04_f1 = if config.conll04_dev.is_empty() {
+        None
+    } else {
+        let (pairs, fit) = &dev.conll04;
+        let pred = predict(net, pairs, pad, config.device, false)?;
+        Some(conll04_f1(&config.conll04_dev, fit, &pred))
+    };
+    Ok(EpochScores {
+        epoch,
+        kbp37_macro_f1: s.macro_f1(),
+        kbp37_micro_f1: s.micro_f1(),
+        conll04_f1,
+    })
 }
 
 /// The classes of a relation model folder; `None` for a plain encoder folder.
