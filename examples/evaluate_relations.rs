@@ -424,11 +424,8 @@ fn mapped_relations(
     let mut predicted = std::collections::BTreeSet::new();
     let mut lines = Vec::new();
     for r in &doc.relations {
-        let kind = |c: Option<usize>| {
-            c.and_then(|c| doc.clusters.get(c))
-                .map(|c| conll04_kind(&c.kind))
-        };
-        let (Some(sk), Some(ok)) = (kind(Some(r.head)), kind(r.tail)) else {
+        let kind = |c: usize| doc.clusters.get(c).map(|c| conll04_kind(&c.kind));
+        let (Some(sk), Some(ok)) = (kind(r.head), r.tail.and_then(kind)) else {
             continue;
         };
         let Some((name, swap)) = conll04::from_kbp(r.relation, sk, ok) else {

@@ -239,7 +239,7 @@ pub(crate) fn bucketed_batches<'a, T>(
 
 /// The learning rate at `step` (from 1): linear warm-up to `peak` over `warmup` steps, then
 /// linear decay to zero at `total`.
-pub(crate) fn learning_rate(peak: f64, step: usize, warmup: f64, total: usize) -> f64 {
+fn learning_rate(peak: f64, step: usize, warmup: f64, total: usize) -> f64 {
     let (s, t) = (step as f64, total as f64);
     if s < warmup {
         peak * s / warmup
@@ -369,6 +369,17 @@ pub(crate) struct Step {
     pub(crate) pad: i64,
 }
 
+impl Step {
+    /// One optimizer step on `loss` at the scheduled learning rate (peak `peak`), gradients
+    /// clipped at 1.0; returns the loss.
+    pub(crate) fn take(&mut self, opt: &mut nn::Optimizer, peak: f64, loss: &Tensor) -> f64 {
+        self.done += 1;
+        opt.set_lr(learning_rate(peak, self.done, self.warmup, self.total));
+        opt.backward_step_clip_norm(loss, 1.0);
+        loss.to_kind(Kind::Double).double_value(&[])
+    }
+}
+
 /// One pass over `batches`: cross-entropy on the labelled sub-tokens, AdamW with the scheduled
 /// learning rate and gradients clipped at 1.0.
 fn train_epoch(
@@ -392,10 +403,7 @@ fn train_epoch(
             -100,
             0.0,
         );
-        step.done += 1;
-        opt.set_lr(learning_rate(config.lr, step.done, step.warmup, step.total));
-        opt.backward_step_clip_norm(&loss, 1.0);
-        loss_sum += loss.to_kind(Kind::Double).double_value(&[]);
+        loss_sum += step.take(opt, config.lr, &loss);
         tokens += batch.iter().map(|e| e.ids.len()).sum::<usize>();
         progress(Progress {
             epoch,

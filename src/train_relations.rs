@@ -15,7 +15,7 @@ use crate::model::torch::{load_var_store, save_var_store, Missing};
 use crate::relation::model::{classes, Encoded, PairEncoder, MARKERS};
 use crate::relation::RelationKind;
 use crate::tokenize::TextTokenizer;
-use crate::train::{bucketed_batches, learning_rate, Step};
+use crate::train::{bucketed_batches, Step};
 use rand::SeedableRng;
 use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
 use std::path::{Path, PathBuf};
@@ -476,10 +476,7 @@ fn train_epoch(
         let [ids, mask, e1, e2, allowed] = batch_tensors(batch, step.pad, n_classes, config.device);
         let logits = net.forward(&ids, &mask, &e1, &e2, true)?;
         let loss = set_loss(&logits, &allowed);
-        step.done += 1;
-        opt.set_lr(learning_rate(config.lr, step.done, step.warmup, step.total));
-        opt.backward_step_clip_norm(&loss, 1.0);
-        loss_sum += loss.to_kind(Kind::Double).double_value(&[]);
+        loss_sum += step.take(opt, config.lr, &loss);
         seen += batch.len();
         progress(RelationProgress {
             epoch,
