@@ -104,13 +104,18 @@ fn pronoun_or_description() -> &'static Regex {
     })
 }
 
-/// Only auxiliaries or adverbs between a subject and its verb ("has", "also").
+/// Only auxiliaries or adverbs between a subject and its verb ("has", "also", "has
+/// repeatedly").
 fn only_auxiliaries(gap: &str) -> bool {
     gap.split_whitespace().all(|w| {
-        matches!(
-            w.trim_matches([',', ')', '(']),
-            "" | "has" | "have" | "had" | "also" | "then" | "later" | "again" | "once" | "boldly"
-        )
+        let w = w.trim_matches([',', ')', '(']);
+        // A lower-case word in -ly: an adverb of manner or time ("quietly", "recently").
+        let adverb = w.len() > 4 && w.ends_with("ly") && w.bytes().all(|b| b.is_ascii_lowercase());
+        adverb
+            || matches!(
+                w,
+                "" | "has" | "have" | "had" | "also" | "then" | "later" | "again" | "once"
+            )
     })
 }
 
@@ -135,80 +140,149 @@ fn sentence_start(text: &str, pos: usize) -> usize {
         .map_or(0, |i| i + 1)
 }
 
+/// A speaker: the entity's index, and the words that name it when they are not its text
+/// ("he", "the Defence Secretary").
+type Speaker = (usize, Option<String>);
+
+/// What surrounds a quote: before its opening mark back to the sentence start (not crossing
+/// the previous quote), after its closing mark to the sentence end or the next quote.
+struct Surroundings<'a> {
+    /// Byte offset of the opening mark.
+    quote_start: usize,
+    /// Where `before` starts.
+    before_at: usize,
+    before: &'a str,
+    /// Where `after` starts and ends.
+    after_at: usize,
+    after_end: usize,
+    after: &'a str,
+}
+
+fn surroundings<'a>(text: &'a str, spans: &[(usize, usize)], qi: usize) -> Surroundings<'a> {
+    let (start, end) = spans[qi];
+    let open_mark = text[..start].chars().next_back().map_or(0, char::len_utf8);
+    let quote_start = start - open_mark;
+    let prev_end = if qi > 0 { spans[qi - 1].1 } else { 0 };
+    let before_at = sentence_start(text, quote_start).max(prev_end);
+    let next_start = spans.get(qi + 1).map_or(text.len(), |s| s.0);
+    let after_at = (end + text[end..].chars().next().map_or(0, char::len_utf8)).min(text.len());
+    let after_end = text[after_at..next_start]
+        .find(['.', '!', '?', '\n'])
+        .map_or(next_start, |i| after_at + i)
+        .max(after_at);
+    Surroundings {
+        quote_start,
+        before_at,
+        before: &text[before_at..quote_start],
+        after_at,
+        after_end,
+        after: &text[after_at..after_end],
+    }
+}
+
+/// People and organizations can speak.
+fn can_speak(e: &Entity) -> bool {
+    matches!(e.kind, EntityKind::Person | EntityKind::Organization)
+}
+
+/// Finds the speakers of a text's quotes in order, remembering the last one ("he said").
+struct Attribution<'a> {
+    text: &'a str,
+    entities: &'a [Entity],
+    last_speaker: Option<usize>,
+}
+
+impl<'a> Attribution<'a> {
+    /// The entities lying within `lo..hi`, with their indices.
+    fn in_range(
+        &self,
+        lo: usize,
+        hi: usize,
+    ) -> impl DoubleEndedIterator<Item = (usize, &'a Entity)> + 'a {
+        self.entities
+            .iter()
+            .enumerate()
+            .filter(move |(_, e)| e.start >= lo && e.end <= hi)
+    }
+
+    /// "he", "the Defence Secretary" as the subject in `words`: the last speaker, or else the
+    /// last person named before the quote.
+    fn described(&self, words: &str, quote_start: usize) -> Option<Speaker> {
+        let m = subject_description(words)?;
+        let last_named = || {
+            self.entities
+                .iter()
+                .rposition(|e| e.kind == EntityKind::Person && e.end <= quote_start)
+        };
+        self.last_speaker
+            .or_else(last_named)
+            .map(|i| (i, Some(m.as_str().trim().to_string())))
+    }
+
+    /// "Ben Wallace said: “…”": the last person before the speech verb, or a speaker right
+    /// before it, or a description of one.
+    fn before(&self, s: &Surroundings) -> Option<Speaker> {
+        let v = speech_verb().find_iter(s.before).last()?;
+        let verb_at = s.before_at + v.start();
+        let person = self
+            .in_range(s.before_at, verb_at)
+            .rev()
+            .find(|(_, e)| e.kind == EntityKind::Person);
+        let direct = self
+            .in_range(s.before_at, verb_at)
+            .rev()
+            .find(|(_, e)| can_speak(e) && only_auxiliaries(&self.text[e.end..verb_at]));
+        person
+            .or(direct)
+            .map(|(i, _)| (i, None))
+            .or_else(|| self.described(&s.before[..v.start()], s.quote_start))
+    }
+
+    /// "“…”, Ben Wallace said" or "“…”, said Ben Wallace": a speaker before the verb, or one
+    /// word at most after it, or a short description before it.
+    fn after(&self, s: &Surroundings) -> Option<Speaker> {
+        let v = speech_verb().find(s.after)?;
+        let verb_at = s.after_at + v.start();
+        let head = &s.after[..v.start()];
+        let before_verb = self
+            .in_range(s.after_at, verb_at)
+            .rev()
+            .find(|(_, e)| can_speak(e));
+        // An entity that starts inside the verb's match is no subject after it.
+        let after_verb = self.in_range(verb_at, s.after_end).find(|(_, e)| {
+            can_speak(e)
+                && self
+                    .text
+                    .get(verb_at + v.len()..e.start)
+                    .is_some_and(|gap| gap.split_whitespace().count() <= 1)
+        });
+        before_verb
+            .or(after_verb)
+            .map(|(i, _)| (i, None))
+            .or_else(|| {
+                (head.split_whitespace().count() <= 4)
+                    .then(|| self.described(head, s.quote_start))
+                    .flatten()
+            })
+    }
+}
+
 /// Finds the quotes of a text and their speakers.
 pub fn find(text: &str, entities: &[Entity]) -> Vec<Quote> {
-    let speakers = |e: &Entity| matches!(e.kind, EntityKind::Person | EntityKind::Organization);
-    let mut last_speaker: Option<usize> = None; // entity index
-    let mut out = Vec::new();
     let spans = spans(text);
+    let mut attribution = Attribution {
+        text,
+        entities,
+        last_speaker: None,
+    };
+    let mut out = Vec::with_capacity(spans.len());
     for (qi, &(start, end)) in spans.iter().enumerate() {
-        let open_mark = text[..start].chars().next_back().map_or(0, char::len_utf8);
-        let quote_start = start - open_mark;
-        // Before: from the sentence start (not crossing the previous quote) to the mark.
-        let prev_end = if qi > 0 { spans[qi - 1].1 } else { 0 };
-        let b0 = sentence_start(text, quote_start).max(prev_end);
-        let before = &text[b0..quote_start];
-        // After: to the end of the sentence or the next quote.
-        let next_start = spans.get(qi + 1).map_or(text.len(), |s| s.0);
-        let a0 = (end + text[end..].chars().next().map_or(0, char::len_utf8)).min(text.len());
-        let a_end = text[a0..next_start]
-            .find(['.', '!', '?', '\n'])
-            .map_or(next_start, |i| a0 + i);
-        let after = &text[a0..a_end.max(a0)];
-
-        let in_range = |lo: usize, hi: usize| {
-            entities
-                .iter()
-                .enumerate()
-                .filter(move |(_, e)| e.start >= lo && e.end <= hi)
-        };
-        let last_named = |before: usize| {
-            entities
-                .iter()
-                .rposition(|e| e.kind == EntityKind::Person && e.end <= before)
-        };
-        let mut speaker: Option<(usize, Option<String>)> = None; // (entity, words if not its text)
-        if let Some(v) = speech_verb().find_iter(before).last() {
-            let verb_at = b0 + v.start();
-            let person = in_range(b0, verb_at)
-                .rev()
-                .find(|(_, e)| e.kind == EntityKind::Person);
-            let direct = in_range(b0, verb_at)
-                .rev()
-                .find(|(_, e)| speakers(e) && only_auxiliaries(&text[e.end..verb_at]));
-            speaker = person.or(direct).map(|(i, _)| (i, None));
-            if speaker.is_none() {
-                if let Some(m) = subject_description(&before[..v.start()]) {
-                    speaker = last_speaker
-                        .or_else(|| last_named(quote_start))
-                        .map(|i| (i, Some(m.as_str().trim().to_string())));
-                }
-            }
-        }
-        if speaker.is_none() {
-            if let Some(v) = speech_verb().find(after) {
-                let verb_at = a0 + v.start();
-                let head = &after[..v.start()];
-                let before_verb = in_range(a0, verb_at).rev().find(|(_, e)| speakers(e));
-                // An entity that starts inside the verb's match is no subject after it.
-                let after_verb = in_range(verb_at, a_end).find(|(_, e)| {
-                    speakers(e)
-                        && text
-                            .get(verb_at + v.len()..e.start)
-                            .is_some_and(|gap| gap.split_whitespace().count() <= 1)
-                });
-                speaker = before_verb.or(after_verb).map(|(i, _)| (i, None));
-                if speaker.is_none() && head.split_whitespace().count() <= 4 {
-                    if let Some(m) = subject_description(head) {
-                        speaker = last_speaker
-                            .or_else(|| last_named(quote_start))
-                            .map(|i| (i, Some(m.as_str().trim().to_string())));
-                    }
-                }
-            }
-        }
+        let around = surroundings(text, &spans, qi);
+        let speaker = attribution
+            .before(&around)
+            .or_else(|| attribution.after(&around));
         if let Some((i, _)) = speaker {
-            last_speaker = Some(i);
+            attribution.last_speaker = Some(i);
         }
         out.push(Quote {
             text: text[start..end].to_string(),
@@ -329,6 +403,22 @@ mod tests {
         assert_eq!(got, [("Yes,".to_string(), None)]);
         let got = who(text, &[("d Bob Ray", Organization)]);
         assert_eq!(got, [("Yes,".to_string(), None)]);
+    }
+
+    #[test]
+    fn an_organization_speaks_across_auxiliaries_and_adverbs_only() {
+        use EntityKind::*;
+        let speaker = |text: &str, spec: &[(&str, EntityKind)]| who(text, spec)[0].1.clone();
+        let acme = [("Acme", Organization)];
+        assert_eq!(
+            speaker("Acme has repeatedly said: “No comment.”", &acme),
+            Some("Acme".into())
+        );
+        assert_eq!(speaker("Acme also said: “No.”", &acme), Some("Acme".into()));
+        // Not across other words, nor a capitalised word in -ly.
+        assert_eq!(speaker("Acme rivals said: “Maybe.”", &acme), None);
+        let italy = [("Acme", Organization), ("Italy", Location)];
+        assert_eq!(speaker("Acme Italy said: “Yes.”", &italy), None);
     }
 
     #[test]
