@@ -303,84 +303,47 @@ impl Abstracted {
     }
 }
 
-/// Finds relations between the clusters of an article. `cluster_of[i]` is entity `i`'s
-/// cluster.
+/// Finds relations between the clusters of an article (entities with a cluster).
 pub fn find(text: &str, entities: &[Entity]) -> Vec<Relation> {
     let abs = Abstracted::new(text, entities);
     let mut out: Vec<Relation> = Vec::new();
-    let mention = |g: Option<regex::Match>| {
-        g.and_then(|m| m.as_str().parse::<usize>().ok())
-            .filter(|&i| i < entities.len())
-    };
     for rule in rules() {
-        for c in rule.re.captures_iter(&abs.text) {
-            let Some(m) = c.get(0) else { continue };
+        for captures in rule.re.captures_iter(&abs.text) {
+            let Some(m) = captures.get(0) else { continue };
+            let found = Found {
+                rule,
+                captures: &captures,
+                abs: &abs,
+                text,
+                entities,
+            };
             let evidence = Evidence {
                 start: abs.original(m.start(), false),
                 end: abs.original(m.end(), true),
             };
-            let tail_mention = rule
-                .re
-                .capture_names()
-                .flatten()
-                .filter(|n| n.starts_with("tail"))
-                .find_map(|n| mention(c.name(n)));
-            let heads: Vec<usize> = match (mention(c.name("head")), c.name("heads")) {
-                (Some(h), _) => vec![h],
-                (None, Some(list)) => placeholder_ids(list.as_str()),
-                _ => continue,
-            };
-            for h in heads {
+            for h in found.heads() {
                 let head = &entities[h];
                 let Some(head_cluster) = head.cluster else {
                     continue;
                 };
-                let (tail, tail_text, score) = if let Some(t) = tail_mention {
-                    let te = &entities[t];
-                    if let Some(want) = rule.country {
-                        if COUNTRIES.contains(&te.text.to_lowercase().as_str()) != want {
-                            continue;
-                        }
-                    }
-                    (te.cluster, te.text.clone(), (head.score + te.score) / 2.0)
-                } else if let Some(same) = mention(c.name("same")) {
-                    (
-                        None,
-                        entities[same].text.clone(),
-                        (head.score + entities[same].score) / 2.0,
-                    )
-                } else if let Some(v) = c.name("value") {
-                    let s = abs.original(v.start(), false);
-                    let e = abs.original(v.end(), true);
-                    (
-                        None,
-                        strip_country(text[s..e].trim()).to_string(),
-                        head.score,
-                    )
-                } else {
+                let Some((tail, tail_text, score)) = found.tail(head) else {
                     continue;
                 };
-                if tail.is_some() && tail == Some(head_cluster) {
+                if tail == Some(head_cluster) {
                     continue;
                 }
-                let r = Relation {
-                    relation: rule.relation,
-                    head: head_cluster,
-                    tail,
-                    head_text: head.text.clone(),
-                    tail_text,
-                    score: ((rule.score * score) * 1000.0).round() / 1000.0,
-                    evidence,
-                };
-                let dup = out.iter().any(|o| {
-                    o.relation == r.relation
-                        && o.head == r.head
-                        && o.tail == r.tail
-                        && (o.tail.is_some() || o.tail_text == r.tail_text)
-                });
-                if !dup {
-                    out.push(r);
-                }
+                push_new(
+                    &mut out,
+                    Relation {
+                        relation: rule.relation,
+                        head: head_cluster,
+                        tail,
+                        head_text: head.text.clone(),
+                        tail_text,
+                        score: ((rule.score * score) * 1000.0).round() / 1000.0,
+                        evidence,
+                    },
+                );
             }
         }
     }
@@ -392,6 +355,78 @@ pub fn find(text: &str, entities: &[Entity]) -> Vec<Relation> {
         ))
     });
     out
+}
+
+/// One match of a rule over the abstracted text.
+struct Found<'a> {
+    rule: &'a Compiled,
+    captures: &'a regex::Captures<'a>,
+    abs: &'a Abstracted,
+    text: &'a str,
+    entities: &'a [Entity],
+}
+
+impl Found<'_> {
+    /// The entity index a placeholder group names.
+    fn mention(&self, group: &str) -> Option<usize> {
+        self.captures
+            .name(group)
+            .and_then(|m| m.as_str().parse::<usize>().ok())
+            .filter(|&i| i < self.entities.len())
+    }
+
+    /// The head mentions: one (`head`) or a list (`heads`, "A and B").
+    fn heads(&self) -> Vec<usize> {
+        match (self.mention("head"), self.captures.name("heads")) {
+            (Some(h), _) => vec![h],
+            (None, Some(list)) => placeholder_ids(list.as_str()),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The tail of a relation with `head`: a mention's cluster (`tail…` groups, checked
+    /// against the rule's country condition), or a text value (`same`, `value`); with the
+    /// score of the mentions involved.
+    fn tail(&self, head: &Entity) -> Option<(Option<usize>, String, f32)> {
+        let tail_mention = self
+            .rule
+            .re
+            .capture_names()
+            .flatten()
+            .filter(|n| n.starts_with("tail"))
+            .find_map(|n| self.mention(n));
+        if let Some(t) = tail_mention {
+            let te = &self.entities[t];
+            if let Some(want) = self.rule.country {
+                if COUNTRIES.contains(&te.text.to_lowercase().as_str()) != want {
+                    return None;
+                }
+            }
+            Some((te.cluster, te.text.clone(), (head.score + te.score) / 2.0))
+        } else if let Some(same) = self.mention("same") {
+            let same = &self.entities[same];
+            Some((None, same.text.clone(), (head.score + same.score) / 2.0))
+        } else {
+            let v = self.captures.name("value")?;
+            let s = self.abs.original(v.start(), false);
+            let e = self.abs.original(v.end(), true);
+            let value = strip_country(self.text[s..e].trim()).to_string();
+            Some((None, value, head.score))
+        }
+    }
+}
+
+/// Adds `r` unless the same relation between the same ends (or the same text value) is there.
+fn push_new(out: &mut Vec<Relation>, r: Relation) {
+    let dup = out.iter().any(|o| {
+        o.relation == r.relation
+            && o.head == r.head
+            && o.tail == r.tail
+            && (o.tail.is_some() || o.tail_text == r.tail_text)
+    });
+    if !dup {
+        out.push(r);
+    }
 }
 
 /// "UK Defence Secretary" → "Defence Secretary": the country is the origin, not the title.
