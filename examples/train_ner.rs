@@ -9,8 +9,8 @@
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use newsgraph::conll::hold_out;
-use newsgraph::train::{train, Keep, TrainConfig};
+use newsgraph::conll::{hold_out, ConllDocument};
+use newsgraph::train::{train, Keep, Progress, TrainConfig, TrainReport};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -76,16 +76,7 @@ enum KeepArg {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let device = match args.device.as_str() {
-        "cpu" => tch::Device::Cpu,
-        "cuda" => {
-            if !tch::Cuda::is_available() {
-                bail!("--device cuda: no CUDA device (or a CPU-only libtorch)");
-            }
-            tch::Device::Cuda(0)
-        }
-        other => bail!("--device {other}: expected cpu or cuda"),
-    };
+    let device = device(&args.device)?;
     if args.threads > 0 {
         tch::set_num_threads(args.threads as i32);
     }
@@ -96,27 +87,7 @@ fn main() -> Result<()> {
         KeepArg::BestDev => Keep::BestDev,
         KeepArg::Last => Keep::Last,
     };
-    let mut train_docs = Vec::new();
-    let mut held_out = Vec::new();
-    for (i, path) in args.train.iter().enumerate() {
-        let mut docs = newsgraph::conll::read(path)
-            .with_context(|| format!("reading --train {}", path.display()))?;
-        if i == 0 {
-            if args.hold_out >= docs.len() {
-                bail!(
-                    "--hold-out {}: {} has only {} documents",
-                    args.hold_out,
-                    path.display(),
-                    docs.len()
-                );
-            }
-            (docs, held_out) = hold_out(docs, args.hold_out);
-        }
-        train_docs.extend(docs);
-    }
-    if let Some(n) = args.max_docs {
-        train_docs.truncate(n);
-    }
+    let (train_docs, held_out) = train_documents(&args)?;
     let dev = match &args.dev {
         Some(p) => newsgraph::conll::read(p).context("reading --dev")?,
         None => Vec::new(),
@@ -149,25 +120,73 @@ fn main() -> Result<()> {
     bar.set_style(ProgressStyle::with_template(
         "epoch {prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
     )?);
-    let report = train(&config, |p| {
-        bar.set_length(p.steps as u64);
-        bar.set_prefix(p.epoch.to_string());
-        bar.set_position(p.step as u64);
-        bar.set_message(format!("loss {:.4} {:.0} tok/s", p.loss, p.tokens_per_s));
-        if bar.is_hidden() && p.step % 50 == 0 {
-            eprintln!(
-                "epoch {} step {}/{} loss {:.4} {:.0} tok/s",
-                p.epoch, p.step, p.steps, p.loss, p.tokens_per_s
-            );
-        }
-        if p.step == p.steps {
-            eprintln!(
-                "epoch {} done: loss {:.4}, {:.0} tokens/s",
-                p.epoch, p.loss, p.tokens_per_s
-            );
-        }
-    })?;
+    let report = train(&config, |p| show_progress(&bar, &p))?;
     bar.finish_and_clear();
+    print_report(&config, &report);
+    Ok(())
+}
+
+fn device(name: &str) -> Result<tch::Device> {
+    match name {
+        "cpu" => Ok(tch::Device::Cpu),
+        "cuda" if !tch::Cuda::is_available() => {
+            bail!("--device cuda: no CUDA device (or a CPU-only libtorch)")
+        }
+        "cuda" => Ok(tch::Device::Cuda(0)),
+        other => bail!("--device {other}: expected cpu or cuda"),
+    }
+}
+
+/// The `--train` files' documents, less `--hold-out` documents of the first file (returned
+/// second), cut to `--max-docs`.
+fn train_documents(args: &Args) -> Result<(Vec<ConllDocument>, Vec<ConllDocument>)> {
+    let mut train_docs = Vec::new();
+    let mut held_out = Vec::new();
+    for (i, path) in args.train.iter().enumerate() {
+        let mut docs = newsgraph::conll::read(path)
+            .with_context(|| format!("reading --train {}", path.display()))?;
+        if i == 0 {
+            if args.hold_out >= docs.len() {
+                bail!(
+                    "--hold-out {}: {} has only {} documents",
+                    args.hold_out,
+                    path.display(),
+                    docs.len()
+                );
+            }
+            (docs, held_out) = hold_out(docs, args.hold_out);
+        }
+        train_docs.extend(docs);
+    }
+    if let Some(n) = args.max_docs {
+        train_docs.truncate(n);
+    }
+    Ok((train_docs, held_out))
+}
+
+/// The progress bar, or a line every 50 steps where it is hidden (not a terminal); a line at
+/// the end of each epoch.
+fn show_progress(bar: &ProgressBar, p: &Progress) {
+    bar.set_length(p.steps as u64);
+    bar.set_prefix(p.epoch.to_string());
+    bar.set_position(p.step as u64);
+    bar.set_message(format!("loss {:.4} {:.0} tok/s", p.loss, p.tokens_per_s));
+    if bar.is_hidden() && p.step % 50 == 0 {
+        eprintln!(
+            "epoch {} step {}/{} loss {:.4} {:.0} tok/s",
+            p.epoch, p.step, p.steps, p.loss, p.tokens_per_s
+        );
+    }
+    if p.step == p.steps {
+        eprintln!(
+            "epoch {} done: loss {:.4}, {:.0} tokens/s",
+            p.epoch, p.loss, p.tokens_per_s
+        );
+    }
+}
+
+/// Each epoch's dev and held-out tables (stderr), then one JSON line of the kept epoch.
+fn print_report(config: &TrainConfig, report: &TrainReport) {
     for (i, s) in report.epochs.iter().enumerate() {
         if !config.dev.is_empty() {
             eprintln!("dev after epoch {}:\n{}", i + 1, s.table());
@@ -179,7 +198,7 @@ fn main() -> Result<()> {
     let kept = report.best_epoch;
     eprintln!(
         "epoch {kept} saved to {}; {:.0} s",
-        args.out.display(),
+        config.out.display(),
         report.seconds
     );
     let f1s = |v: &[newsgraph::eval::Scores]| {
@@ -198,5 +217,4 @@ fn main() -> Result<()> {
             "held_out_f1_per_epoch": f1s(&report.held_out),
         })
     );
-    Ok(())
 }
