@@ -42,6 +42,9 @@ struct Args {
     /// rules: the default pipeline) or `rules` (rules only).
     #[arg(long, default_value = "model", value_delimiter = ',', value_parser = ["model", "rules"])]
     relations: Vec<String>,
+    /// The relation model folder `model` runs (default: the shipped one).
+    #[arg(long)]
+    relation_model: Option<PathBuf>,
     /// Tokens of context the relation model sees on each side of a pair (default: the
     /// pipeline's; 0 … 512).
     #[arg(long)]
@@ -148,9 +151,11 @@ fn main() -> Result<()> {
                     .engine_threads(engine_threads)
                     .engine(engine)
                     .overlap(args.overlap)
-                    .relation_model(
-                        (relations == "model").then(newsgraph::default_relation_model_dir),
-                    );
+                    .relation_model((relations == "model").then(|| {
+                        args.relation_model
+                            .clone()
+                            .unwrap_or_else(newsgraph::default_relation_model_dir)
+                    }));
                 let options = options
                     .clone()
                     .relation_context(args.relation_context.or(options.relation_context))

@@ -11,9 +11,13 @@
 //! Each epoch is saved to `OUT.epoch-N` and scored on dev (KBP37 macro-F1 over the 36 directed
 //! relations; CoNLL04 strict F1 with gold entities); the best (KBP37, or the mean of both) goes
 //! to `OUT`. `--resume OUT.epoch-N --done N` continues a run.
+//!
+//! `--teacher MODEL [--distill-weight W] [--distill-temperature T]` distils a trained relation
+//! model into the one being trained, e.g. a shallower one: `--layers N` keeps the encoder's
+//! first N layers.
 use anyhow::{Context, Result};
 use clap::Parser;
-use newsgraph::train_relations::{train_relations, RelationTrainConfig};
+use newsgraph::train_relations::{train_relations, Distill, RelationTrainConfig};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -64,6 +68,18 @@ struct Args {
     /// Stop each epoch after this many steps (quick trials).
     #[arg(long)]
     max_steps: Option<usize>,
+    /// Keep only the encoder's first N layers (a shallower, faster model).
+    #[arg(long)]
+    layers: Option<usize>,
+    /// A relation model to distil from (its probabilities join the loss).
+    #[arg(long)]
+    teacher: Option<PathBuf>,
+    /// The teacher term's share of the loss (with --teacher).
+    #[arg(long, default_value_t = 0.5)]
+    distill_weight: f64,
+    /// Softmax temperature of the distillation term (with --teacher).
+    #[arg(long, default_value_t = 2.0)]
+    distill_temperature: f64,
     /// Use only the first N training examples (quick trials).
     #[arg(long)]
     max_train: Option<usize>,
@@ -106,6 +122,12 @@ fn main() -> Result<()> {
         device: tch::Device::Cpu,
         resume: args.resume.map(|r| (r, args.done)),
         max_steps_per_epoch: args.max_steps,
+        layers: args.layers,
+        teacher: args.teacher.map(|model| Distill {
+            model,
+            weight: args.distill_weight,
+            temperature: args.distill_temperature,
+        }),
     };
     let report = train_relations(&config, |p| {
         if p.step % 20 == 0 || p.step == p.steps {

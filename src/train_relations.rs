@@ -66,6 +66,24 @@ pub struct RelationTrainConfig {
     pub resume: Option<(PathBuf, usize)>,
     /// Stop each epoch after this many steps (for quick trials).
     pub max_steps_per_epoch: Option<usize>,
+    /// Keep only the encoder's first N layers (a shallower, faster network; `None`: all).
+    pub layers: Option<usize>,
+    /// Learn from a trained relation model's probabilities too (knowledge distillation), e.g.
+    /// to train a shallower, faster network from the shipped one.
+    pub teacher: Option<Distill>,
+}
+
+/// Knowledge distillation (Hinton et al. 2015): the loss is `(1 − weight) × the loss of the
+/// right classes + weight × T² × KL(teacher ‖ student)`, both distributions softened by the
+/// temperature T.
+#[derive(Debug, Clone)]
+pub struct Distill {
+    /// A relation model folder with the same classes (any depth or width).
+    pub model: PathBuf,
+    /// The teacher term's share of the loss, 0 … 1.
+    pub weight: f64,
+    /// Softmax temperature of both distributions (≥ 1 softens them).
+    pub temperature: f64,
 }
 
 /// Progress after each step.
@@ -205,6 +223,41 @@ fn set_loss(logits: &Tensor, allowed: &Tensor) -> Tensor {
     let all = logits.logsumexp([-1i64].as_slice(), false);
     let right = (logits + (allowed - 1.0) * 1e4).logsumexp([-1i64].as_slice(), false);
     (all - right).mean(Kind::Float)
+}
+
+/// KL(teacher ‖ student) of the temperature-softened distributions, times T², averaged.
+fn distill_loss(student: &Tensor, teacher: &Tensor, temperature: f64) -> Tensor {
+    let log_s = (student / temperature).log_softmax(-1, Kind::Float);
+    let log_t = (teacher / temperature).log_softmax(-1, Kind::Float);
+    let kl =
+        (log_t.exp() * (&log_t - log_s)).sum_dim_intlist([-1i64].as_slice(), false, Kind::Float);
+    kl.mean(Kind::Float) * (temperature * temperature)
+}
+
+/// The teacher network of a distillation run, checked to have the student's classes.
+fn load_teacher(distill: &Distill, device: Device) -> Result<Net> {
+    if !(0.0..=1.0).contains(&distill.weight) || distill.temperature <= 0.0 {
+        return Err(Error::Setting(format!(
+            "distillation weight must be in 0 … 1 and temperature above 0 (got {} and {})",
+            distill.weight, distill.temperature
+        )));
+    }
+    let dir = &distill.model;
+    if relation_classes(dir)?.as_deref() != Some(&classes()[..]) {
+        return Err(Error::Setting(format!(
+            "teacher {}: not a relation model with this version's classes",
+            dir.display()
+        )));
+    }
+    let (_, config) = encoder_config(dir)?;
+    let net = Net::new(&config, classes().len() as i64, device);
+    load_var_store(
+        &net.vs,
+        &dir.join("model.safetensors"),
+        "bert",
+        Missing::Error,
+    )?;
+    Ok(net)
 }
 
 /// Encodes examples with their class index; returns those that fit and, per example, whether
@@ -360,7 +413,17 @@ pub fn train_relations(
         ));
     }
     tch::manual_seed(config.seed as i64);
-    let (raw, bert_config) = encoder_config(&config.encoder)?;
+    let (mut raw, mut bert_config) = encoder_config(&config.encoder)?;
+    if let Some(n) = config.layers {
+        if n == 0 || n as i64 > bert_config.num_hidden_layers {
+            return Err(Error::Setting(format!(
+                "layers {n}: the encoder has {} (keep 1 … {0})",
+                bert_config.num_hidden_layers
+            )));
+        }
+        bert_config.num_hidden_layers = n as i64;
+        raw["num_hidden_layers"] = n.into();
+    }
     let tokenizer = TextTokenizer::from_dir(&config.encoder)?;
     let mut encoder = PairEncoder::new(&tokenizer, config.max_len)?;
     encoder.context = config.context;
@@ -373,6 +436,10 @@ pub fn train_relations(
         None => (0, &config.encoder),
     };
     init(&net, &bert_config, from, config.device)?;
+    let teacher = match &config.teacher {
+        Some(d) => Some((load_teacher(d, config.device)?, d)),
+        None => None,
+    };
 
     let (mut train, skipped) = encode_all(&config.train, &encoder, &tokenizer)?;
     let mut skipped = skipped.iter().filter(|&&s| s).count();
@@ -417,6 +484,7 @@ pub fn train_relations(
             config,
             &net,
             &mut opt,
+            teacher.as_ref(),
             &batches,
             epoch,
             &mut step,
@@ -459,12 +527,14 @@ struct DevSets {
     conll04: (Vec<Labelled>, Vec<FitPair>),
 }
 
-/// One pass over `batches`: the loss over each pair's allowed classes, AdamW with the scheduled
-/// learning rate and gradients clipped at 1.0.
+/// One pass over `batches`: the loss over each pair's allowed classes (and the teacher's, when
+/// distilling), AdamW with the scheduled learning rate and gradients clipped at 1.0.
+#[allow(clippy::too_many_arguments)]
 fn train_epoch(
     config: &RelationTrainConfig,
     net: &Net,
     opt: &mut nn::Optimizer,
+    teacher: Option<&(Net, &Distill)>,
     batches: &[Vec<&Labelled>],
     epoch: usize,
     step: &mut Step,
@@ -475,7 +545,11 @@ fn train_epoch(
     for (i, batch) in batches.iter().enumerate() {
         let [ids, mask, e1, e2, allowed] = batch_tensors(batch, step.pad, n_classes, config.device);
         let logits = net.forward(&ids, &mask, &e1, &e2, true)?;
-        let loss = set_loss(&logits, &allowed);
+        let mut loss = set_loss(&logits, &allowed);
+        if let Some((t, d)) = teacher {
+            let soft = tch::no_grad(|| t.forward(&ids, &mask, &e1, &e2, false))?;
+            loss = loss * (1.0 - d.weight) + distill_loss(&logits, &soft, d.temperature) * d.weight;
+        }
         loss_sum += step.take(opt, config.lr, &loss);
         seen += batch.len();
         progress(RelationProgress {
@@ -617,6 +691,25 @@ mod tests {
         };
         let want = -(p([1.0, 2.0, 3.0], &[1, 2]).ln() + p([0.5; 3], &[0]).ln()) / 2.0;
         assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+    }
+
+    #[test]
+    fn the_distillation_loss_is_the_softened_kl_divergence_times_t_squared() {
+        let student = Tensor::from_slice(&[1.0f32, 0.0, -1.0]).view([1, 3]);
+        let teacher = Tensor::from_slice(&[0.0f32, 2.0, 0.0]).view([1, 3]);
+        let soft = |row: [f64; 3], t: f64| {
+            let z: f64 = row.iter().map(|x| (x / t).exp()).sum();
+            row.map(|x| (x / t).exp() / z)
+        };
+        for t in [1.0, 2.0] {
+            let (s, q) = (soft([1.0, 0.0, -1.0], t), soft([0.0, 2.0, 0.0], t));
+            let want = t * t * (0..3).map(|i| q[i] * (q[i] / s[i]).ln()).sum::<f64>();
+            let got = distill_loss(&student, &teacher, t).double_value(&[]);
+            assert!((got - want).abs() < 1e-5, "T {t}: {got} vs {want}");
+            assert!(want > 0.1, "the two distributions differ");
+        }
+        let same = distill_loss(&teacher, &teacher, 2.0).double_value(&[]);
+        assert!(same.abs() < 1e-6, "{same}");
     }
 
     use super::*;
