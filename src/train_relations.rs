@@ -413,17 +413,7 @@ pub fn train_relations(
         ));
     }
     tch::manual_seed(config.seed as i64);
-    let (mut raw, mut bert_config) = encoder_config(&config.encoder)?;
-    if let Some(n) = config.layers {
-        if n == 0 || n as i64 > bert_config.num_hidden_layers {
-            return Err(Error::Setting(format!(
-                "layers {n}: the encoder has {} (keep 1 … {0})",
-                bert_config.num_hidden_layers
-            )));
-        }
-        bert_config.num_hidden_layers = n as i64;
-        raw["num_hidden_layers"] = n.into();
-    }
+    let (raw, bert_config) = network_config(config)?;
     let tokenizer = TextTokenizer::from_dir(&config.encoder)?;
     let mut encoder = PairEncoder::new(&tokenizer, config.max_len)?;
     encoder.context = config.context;
@@ -441,13 +431,7 @@ pub fn train_relations(
         None => None,
     };
 
-    let (mut train, skipped) = encode_all(&config.train, &encoder, &tokenizer)?;
-    let mut skipped = skipped.iter().filter(|&&s| s).count();
-    let (conll_train, conll_pairs) = encode_conll04(&config.conll04_train, &encoder, &tokenizer)?;
-    skipped += conll_pairs.iter().filter(|p| !p.1).count();
-    for _ in 0..config.conll04_repeat {
-        train.extend(conll_train.iter().cloned());
-    }
+    let (train, skipped) = training_examples(config, &encoder, &tokenizer)?;
     let dev = DevSets {
         kbp37: encode_all(&config.dev, &encoder, &tokenizer)?,
         conll04: encode_conll04(&config.conll04_dev, &encoder, &tokenizer)?,
@@ -503,6 +487,38 @@ pub fn train_relations(
     net.vs.freeze();
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The network's config: the encoder's, with `layers` applied.
+fn network_config(config: &RelationTrainConfig) -> Result<(serde_json::Value, BertConfig)> {
+    let (mut raw, mut bert_config) = encoder_config(&config.encoder)?;
+    if let Some(n) = config.layers {
+        if n == 0 || n as i64 > bert_config.num_hidden_layers {
+            return Err(Error::Setting(format!(
+                "layers {n}: the encoder has {} (keep 1 … {0})",
+                bert_config.num_hidden_layers
+            )));
+        }
+        bert_config.num_hidden_layers = n as i64;
+        raw["num_hidden_layers"] = n.into();
+    }
+    Ok((raw, bert_config))
+}
+
+/// KBP37's training pairs and CoNLL04's (repeated), encoded; and how many did not fit.
+fn training_examples(
+    config: &RelationTrainConfig,
+    encoder: &PairEncoder,
+    tokenizer: &TextTokenizer,
+) -> Result<(Vec<Labelled>, usize)> {
+    let (mut train, skipped) = encode_all(&config.train, encoder, tokenizer)?;
+    let mut skipped = skipped.iter().filter(|&&s| s).count();
+    let (conll_train, conll_pairs) = encode_conll04(&config.conll04_train, encoder, tokenizer)?;
+    skipped += conll_pairs.iter().filter(|p| !p.1).count();
+    for _ in 0..config.conll04_repeat {
+        train.extend(conll_train.iter().cloned());
+    }
+    Ok((train, skipped))
 }
 
 /// The encoder folder's `config.json`, as JSON (saved again with the model) and as a BERT config.
