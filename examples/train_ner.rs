@@ -171,7 +171,7 @@ fn show_progress(bar: &ProgressBar, p: &Progress) {
     bar.set_prefix(p.epoch.to_string());
     bar.set_position(p.step as u64);
     bar.set_message(format!("loss {:.4} {:.0} tok/s", p.loss, p.tokens_per_s));
-    if bar.is_hidden() && p.step % 50 == 0 {
+    if bar.is_hidden() && p.step.is_multiple_of(50) {
         eprintln!(
             "epoch {} step {}/{} loss {:.4} {:.0} tok/s",
             p.epoch, p.step, p.steps, p.loss, p.tokens_per_s

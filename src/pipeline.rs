@@ -8,7 +8,7 @@
 
 use crate::clean::{blank, furniture, Skipped};
 use crate::cluster::cluster;
-use crate::decode::{spans, word_labels, Aggregation, Decoding, LabelSet, WordSpan};
+use crate::decode::{spans, word_labels, Aggregation, Decoding, LabelSet, WordLabel, WordSpan};
 use crate::encoder::EncoderInput;
 use crate::entity::{Entity, EntityKind};
 use crate::error::{Error, Result};
@@ -420,47 +420,7 @@ impl Pipeline {
             })
             .collect();
 
-        // Scatter each window's probabilities of the tokens it owns into its article.
-        let mut probs: Vec<Result<Vec<f32>>> = prepared
-            .iter()
-            .map(|p| match p {
-                Ok(p) => Ok(vec![0.0; p.tokens.len() * n_labels]),
-                Err(_) => Ok(Vec::new()),
-            })
-            .collect();
-        for (batch, out) in batches.iter().zip(outputs) {
-            match out {
-                Ok(rows) => {
-                    for (&(a, w), row) in batch.items.iter().zip(rows) {
-                        if let (Ok(dest), Ok(p)) = (&mut probs[a], &prepared[a]) {
-                            let win = p.windows[w];
-                            match dest.get_mut(win.own_start * n_labels..win.own_end * n_labels) {
-                                Some(d) if d.len() == row.len() => d.copy_from_slice(&row),
-                                _ => {
-                                    probs[a] = Err(Error::input(
-                                        &articles[a].id,
-                                        format!(
-                                            "the engine gave {} scores for {} tokens of {} labels",
-                                            row.len(),
-                                            win.own_end - win.own_start,
-                                            n_labels
-                                        ),
-                                    ))
-                                }
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    for &(a, _) in &batch.items {
-                        probs[a] = Err(Error::input(
-                            &articles[a].id,
-                            format!("the forward pass of its batch failed: {e}"),
-                        ));
-                    }
-                }
-            }
-        }
+        let probs = scatter(articles, &prepared, &batches, outputs, n_labels);
         let labels = &model.config().labels;
         let (how, decoding) = (self.options.aggregation, self.options.decoding);
         let type_vote = self.options.type_vote;
@@ -490,7 +450,6 @@ impl Pipeline {
     /// across articles, classified, and merged into each document's relations. A failed batch
     /// costs only its articles.
     fn relate(&self, model: &RelationModel, articles: &[Article], docs: &mut [Result<Document>]) {
-        type Encodings = Vec<(Candidate, Option<Encoded>)>;
         let encoded: Vec<Result<Encodings>> = articles
             .par_iter()
             .zip(docs.par_iter())
@@ -525,6 +484,32 @@ impl Pipeline {
                 })
             })
             .collect();
+        let answers = self.answers(model, articles, docs, &encoded, &batches, outputs);
+        for ((doc, enc), answers) in docs.iter_mut().zip(encoded).zip(answers) {
+            if let Ok(d) = doc {
+                match enc {
+                    Ok(_) => {
+                        let learned = crate::relation::candidates::relations(&d.entities, answers);
+                        d.relations =
+                            crate::relation::merge(learned, std::mem::take(&mut d.relations));
+                    }
+                    Err(e) => *doc = Err(e),
+                }
+            }
+        }
+    }
+
+    /// Each article's answers of the relation model (pair, relation, probability) that fit the
+    /// pair's kinds and reach the threshold; the articles of a failed batch get an error.
+    fn answers(
+        &self,
+        model: &RelationModel,
+        articles: &[Article],
+        docs: &mut [Result<Document>],
+        encoded: &[Result<Encodings>],
+        batches: &[&[(usize, usize, usize)]],
+        outputs: Vec<Result<Vec<Vec<f32>>>>,
+    ) -> Vec<Vec<(Candidate, crate::kbp37::Directed, f32)>> {
         let mut answers: Vec<Vec<(Candidate, crate::kbp37::Directed, f32)>> =
             vec![Vec::new(); articles.len()];
         let threshold = self.options.relation_threshold;
@@ -556,18 +541,7 @@ impl Pipeline {
                 }
             }
         }
-        for ((doc, enc), answers) in docs.iter_mut().zip(encoded).zip(answers) {
-            if let Ok(d) = doc {
-                match enc {
-                    Ok(_) => {
-                        let learned = crate::relation::candidates::relations(&d.entities, answers);
-                        d.relations =
-                            crate::relation::merge(learned, std::mem::take(&mut d.relations));
-                    }
-                    Err(e) => *doc = Err(e),
-                }
-            }
-        }
+        answers
     }
 
     fn prepare(&self, article: &Article) -> Result<Prepared> {
@@ -715,43 +689,15 @@ pub(crate) fn document(
     if text.contains(tests::PANIC_HOOK) {
         panic!("test hook in {}", article.id);
     }
-    let tokens = &prep.tokens;
     let words = word_labels(
         probs,
         labels,
-        &tokens.word_of,
-        tokens.words.len(),
+        &prep.tokens.word_of,
+        prep.tokens.words.len(),
         aggregation,
         decoding,
     );
-    let tags: Vec<_> = words.iter().map(|w| labels.tags()[w.label]).collect();
-    let scores: Vec<f32> = words.iter().map(|w| w.score).collect();
-    let mut chars = CharCounter::new(text);
-    let mut entities: Vec<Entity> = spans(&tags, &scores)
-        .into_iter()
-        .flat_map(|s| split_at_line_breaks(text, &tokens.words, s))
-        .filter_map(|s| trim_punctuation_words(text, &tokens.words, s))
-        .filter_map(|s| {
-            let (start, end) = trim_span(text, tokens.words[s.first].0, tokens.words[s.last].1);
-            if start >= end {
-                return None;
-            }
-            let label = labels.types()[s.typ].clone();
-            let char_start = chars.at(start);
-            let char_end = char_start + text[start..end].chars().count();
-            Some(Entity {
-                text: text[start..end].to_string(),
-                kind: EntityKind::from_label(&label),
-                label,
-                start,
-                end,
-                char_start,
-                char_end,
-                score: s.score,
-                cluster: None,
-            })
-        })
-        .collect();
+    let mut entities = entities(text, &prep.tokens.words, &words, labels);
     crate::entity::join_possessive_institutions(text, &mut entities);
     crate::entity::attach_abbreviation_periods(text, &mut entities);
     if type_vote {
@@ -762,7 +708,6 @@ pub(crate) fn document(
             crate::entity::TYPE_VOTE_OVERRULE,
         );
     }
-
     let (clusters, of) = cluster(text, &entities);
     for (e, c) in entities.iter_mut().zip(of) {
         e.cluster = (c != usize::MAX).then_some(c);
@@ -790,6 +735,99 @@ pub(crate) fn document(
         skipped: prep.skipped.clone(),
     }
 }
+
+/// Each article's token probabilities: every window's rows for the tokens it owns, put in
+/// place; an article whose batch failed, or whose rows do not fit, gets an error.
+fn scatter(
+    articles: &[Article],
+    prepared: &[Result<Prepared>],
+    batches: &[Batch],
+    outputs: Vec<Result<Vec<Vec<f32>>>>,
+    n_labels: usize,
+) -> Vec<Result<Vec<f32>>> {
+    let mut probs: Vec<Result<Vec<f32>>> = prepared
+        .iter()
+        .map(|p| match p {
+            Ok(p) => Ok(vec![0.0; p.tokens.len() * n_labels]),
+            Err(_) => Ok(Vec::new()),
+        })
+        .collect();
+    for (batch, out) in batches.iter().zip(outputs) {
+        match out {
+            Ok(rows) => {
+                for (&(a, w), row) in batch.items.iter().zip(rows) {
+                    if let (Ok(dest), Ok(p)) = (&mut probs[a], &prepared[a]) {
+                        let win = p.windows[w];
+                        match dest.get_mut(win.own_start * n_labels..win.own_end * n_labels) {
+                            Some(d) if d.len() == row.len() => d.copy_from_slice(&row),
+                            _ => {
+                                probs[a] = Err(Error::input(
+                                    &articles[a].id,
+                                    format!(
+                                        "the engine gave {} scores for {} tokens of {} labels",
+                                        row.len(),
+                                        win.own_end - win.own_start,
+                                        n_labels
+                                    ),
+                                ))
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                for &(a, _) in &batch.items {
+                    probs[a] = Err(Error::input(
+                        &articles[a].id,
+                        format!("the forward pass of its batch failed: {e}"),
+                    ));
+                }
+            }
+        }
+    }
+    probs
+}
+
+/// The entity mentions of labelled words: spans split at line breaks, trimmed of punctuation
+/// words and edges, with byte and character offsets.
+fn entities(
+    text: &str,
+    words: &[(usize, usize)],
+    labelled: &[WordLabel],
+    labels: &LabelSet,
+) -> Vec<Entity> {
+    let tags: Vec<_> = labelled.iter().map(|w| labels.tags()[w.label]).collect();
+    let scores: Vec<f32> = labelled.iter().map(|w| w.score).collect();
+    let mut chars = CharCounter::new(text);
+    spans(&tags, &scores)
+        .into_iter()
+        .flat_map(|s| split_at_line_breaks(text, words, s))
+        .filter_map(|s| trim_punctuation_words(text, words, s))
+        .filter_map(|s| {
+            let (start, end) = trim_span(text, words[s.first].0, words[s.last].1);
+            if start >= end {
+                return None;
+            }
+            let label = labels.types()[s.typ].clone();
+            let char_start = chars.at(start);
+            let char_end = char_start + text[start..end].chars().count();
+            Some(Entity {
+                text: text[start..end].to_string(),
+                kind: EntityKind::from_label(&label),
+                label,
+                start,
+                end,
+                char_start,
+                char_end,
+                score: s.score,
+                cluster: None,
+            })
+        })
+        .collect()
+}
+
+/// An article's candidate pairs with their marked token ids (`None`: too far apart).
+type Encodings = Vec<(Candidate, Option<Encoded>)>;
 
 /// The candidate pairs of an article with their marked token ids (`None`: too far apart for
 /// the model's input).
