@@ -426,9 +426,12 @@ pub fn train_relations(
         None => (0, &config.encoder),
     };
     init(&net, &bert_config, from, config.device)?;
-    let teacher = match &config.teacher {
-        Some(d) => Some((load_teacher(d, config.device)?, d)),
-        None => None,
+    let nets = Nets {
+        student: &net,
+        teacher: match &config.teacher {
+            Some(d) => Some((load_teacher(d, config.device)?, d)),
+            None => None,
+        },
     };
 
     let (train, skipped) = training_examples(config, &encoder, &tokenizer)?;
@@ -466,9 +469,8 @@ pub fn train_relations(
         });
         train_epoch(
             config,
-            &net,
+            &nets,
             &mut opt,
-            teacher.as_ref(),
             &batches,
             epoch,
             &mut step,
@@ -543,14 +545,18 @@ struct DevSets {
     conll04: (Vec<Labelled>, Vec<FitPair>),
 }
 
+/// The network being trained and, when distilling, its teacher.
+struct Nets<'a> {
+    student: &'a Net,
+    teacher: Option<(Net, &'a Distill)>,
+}
+
 /// One pass over `batches`: the loss over each pair's allowed classes (and the teacher's, when
 /// distilling), AdamW with the scheduled learning rate and gradients clipped at 1.0.
-#[allow(clippy::too_many_arguments)]
 fn train_epoch(
     config: &RelationTrainConfig,
-    net: &Net,
+    nets: &Nets,
     opt: &mut nn::Optimizer,
-    teacher: Option<&(Net, &Distill)>,
     batches: &[Vec<&Labelled>],
     epoch: usize,
     step: &mut Step,
@@ -560,9 +566,9 @@ fn train_epoch(
     let (epoch_start, mut seen, mut loss_sum) = (Instant::now(), 0usize, 0.0);
     for (i, batch) in batches.iter().enumerate() {
         let [ids, mask, e1, e2, allowed] = batch_tensors(batch, step.pad, n_classes, config.device);
-        let logits = net.forward(&ids, &mask, &e1, &e2, true)?;
+        let logits = nets.student.forward(&ids, &mask, &e1, &e2, true)?;
         let mut loss = set_loss(&logits, &allowed);
-        if let Some((t, d)) = teacher {
+        if let Some((t, d)) = &nets.teacher {
             let soft = tch::no_grad(|| t.forward(&ids, &mask, &e1, &e2, false))?;
             loss = loss * (1.0 - d.weight) + distill_loss(&logits, &soft, d.temperature) * d.weight;
         }
