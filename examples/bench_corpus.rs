@@ -145,55 +145,15 @@ fn main() -> Result<()> {
                 .iter()
                 .flat_map(|t| args.engine_threads.iter().map(move |e| (t, e)))
             {
-                let options = PipelineOptions::default()
-                    .batch_size(batch)
-                    .threads(threads)
-                    .engine_threads(engine_threads)
-                    .engine(engine)
-                    .overlap(args.overlap)
-                    .relation_model((relations == "model").then(|| {
-                        args.relation_model
-                            .clone()
-                            .unwrap_or_else(newsgraph::default_relation_model_dir)
-                    }));
-                let options = options
-                    .clone()
-                    .relation_context(args.relation_context.or(options.relation_context))
-                    .relation_max_span(args.relation_max_span.or(options.relation_max_span));
-                let pipeline = Pipeline::load(&model_dir, options)?;
-                let stats = pipeline.window_stats(&articles)?;
-                let forward = forward_tokens_per_s(&pipeline, threads, batch)?;
-                pipeline.process(&articles[..articles.len().min(8)]); // warm-up
-                reset_peak_rss();
-                let mut times = Vec::new();
-                for _ in 0..args.repeat.max(1) {
-                    let t = Instant::now();
-                    let out = pipeline.process(&articles);
-                    times.push(t.elapsed().as_secs_f64());
-                    if let Some(Err(e)) = out.into_iter().find(Result::is_err) {
-                        bail!("an article failed: {e}");
-                    }
-                }
-                times.sort_by(f64::total_cmp);
-                let secs = times[times.len() / 2];
-                let r = serde_json::json!({
-                    "engine": pipeline.model().engine().as_str(),
-                    "relations": relations,
-                    "threads": threads,
-                    "engine_threads": engine_threads,
-                    "batch": batch,
-                    "articles": articles.len(),
-                    "seconds": (secs * 1000.0).round() / 1000.0,
-                    "articles_per_s": (articles.len() as f64 / secs * 10.0).round() / 10.0,
-                    "words_per_s": (words as f64 / secs).round(),
-                    "window_tokens_per_s": (stats.tokens as f64 / secs).round(),
-                    "forward_only_tokens_per_s": forward.round(),
-                    "end_to_end_vs_forward": ((stats.tokens as f64 / secs) / forward * 1000.0).round() / 1000.0,
-                    "window_tokens": stats.tokens,
-                    "padded_tokens": stats.padded_tokens,
-                    "windows": stats.windows,
-                    "peak_rss_mb": peak_rss().map(|b| b / (1 << 20)),
-                });
+                let run = Run {
+                    engine,
+                    relations,
+                    batch,
+                    threads,
+                    engine_threads,
+                };
+                let pipeline = Pipeline::load(&model_dir, run.options(&args))?;
+                let r = measure(&pipeline, &run, &articles, words, args.repeat)?;
                 eprintln!("{r}");
                 results.push(r);
             }
@@ -205,4 +165,77 @@ fn main() -> Result<()> {
             "words": words, "runs": results})
     );
     Ok(())
+}
+
+/// One configuration measured.
+struct Run<'a> {
+    engine: Engine,
+    relations: &'a str,
+    batch: usize,
+    threads: usize,
+    engine_threads: usize,
+}
+
+impl Run<'_> {
+    fn options(&self, args: &Args) -> PipelineOptions {
+        let options = PipelineOptions::default()
+            .batch_size(self.batch)
+            .threads(self.threads)
+            .engine_threads(self.engine_threads)
+            .engine(self.engine)
+            .overlap(args.overlap)
+            .relation_model((self.relations == "model").then(|| {
+                args.relation_model
+                    .clone()
+                    .unwrap_or_else(newsgraph::default_relation_model_dir)
+            }));
+        options
+            .clone()
+            .relation_context(args.relation_context.or(options.relation_context))
+            .relation_max_span(args.relation_max_span.or(options.relation_max_span))
+    }
+}
+
+/// The median of `repeat` timed runs over the articles (after a warm-up), with the window
+/// statistics, the forward pass alone and the peak memory, as one JSON object.
+fn measure(
+    pipeline: &Pipeline,
+    run: &Run,
+    articles: &[Article],
+    words: usize,
+    repeat: usize,
+) -> Result<serde_json::Value> {
+    let stats = pipeline.window_stats(articles)?;
+    let forward = forward_tokens_per_s(pipeline, run.threads, run.batch)?;
+    pipeline.process(&articles[..articles.len().min(8)]); // warm-up
+    reset_peak_rss();
+    let mut times = Vec::new();
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        let out = pipeline.process(articles);
+        times.push(t.elapsed().as_secs_f64());
+        if let Some(Err(e)) = out.into_iter().find(Result::is_err) {
+            bail!("an article failed: {e}");
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let secs = times[times.len() / 2];
+    Ok(serde_json::json!({
+        "engine": pipeline.model().engine().as_str(),
+        "relations": run.relations,
+        "threads": run.threads,
+        "engine_threads": run.engine_threads,
+        "batch": run.batch,
+        "articles": articles.len(),
+        "seconds": (secs * 1000.0).round() / 1000.0,
+        "articles_per_s": (articles.len() as f64 / secs * 10.0).round() / 10.0,
+        "words_per_s": (words as f64 / secs).round(),
+        "window_tokens_per_s": (stats.tokens as f64 / secs).round(),
+        "forward_only_tokens_per_s": forward.round(),
+        "end_to_end_vs_forward": ((stats.tokens as f64 / secs) / forward * 1000.0).round() / 1000.0,
+        "window_tokens": stats.tokens,
+        "padded_tokens": stats.padded_tokens,
+        "windows": stats.windows,
+        "peak_rss_mb": peak_rss().map(|b| b / (1 << 20)),
+    }))
 }

@@ -15,7 +15,7 @@ use anyhow::Result;
 use clap::Parser;
 use common::PipelineArgs;
 use indicatif::{ProgressBar, ProgressStyle};
-use newsgraph::{HtmlWriter, Pipeline};
+use newsgraph::{Document, HtmlWriter, Pipeline};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io::Write;
@@ -70,7 +70,7 @@ fn run() -> Result<()> {
         "{spinner} {pos} articles ({per_sec}, {elapsed})",
     )?);
     let mut out = std::io::stdout().lock();
-    let (mut done, mut entities, mut failed) = (0usize, 0usize, 0usize);
+    let mut tally = Tally::default();
     // Each line is written (and flushed) as soon as it and all earlier articles are done, so
     // a crash, a kill or Ctrl-C keeps every result computed so far.
     for result in pipeline.stream(articles) {
@@ -79,29 +79,7 @@ fn run() -> Result<()> {
         } else {
             None
         };
-        match result {
-            Ok(doc) => {
-                entities += doc.entities.len();
-                done += 1;
-                writeln!(out, "{}", doc.to_json_line())?;
-                out.flush()?;
-                if let (Some(html), Some((id, text))) = (html.as_mut(), &text) {
-                    anyhow::ensure!(
-                        *id == doc.id,
-                        "internal error: document {} came for article {id}",
-                        doc.id
-                    );
-                    html.add(text, &doc)?;
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                bar.suspend(|| eprintln!("error: {e}"));
-                if let (Some(html), Some((id, _))) = (html.as_mut(), &text) {
-                    html.add_error(id, &e.to_string())?;
-                }
-            }
-        }
+        write_result(result, text, &mut out, html.as_mut(), &bar, &mut tally)?;
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -109,6 +87,11 @@ fn run() -> Result<()> {
         let path = html.finish()?;
         eprintln!("wrote {}", path.display());
     }
+    let Tally {
+        done,
+        entities,
+        failed,
+    } = tally;
     let failed = failed + read_failures.get();
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
@@ -118,6 +101,50 @@ fn run() -> Result<()> {
     );
     if failed > 0 {
         std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// What a run has written: articles, their entities, and the articles that failed.
+#[derive(Default)]
+struct Tally {
+    done: usize,
+    entities: usize,
+    failed: usize,
+}
+
+/// One article's result: its JSON line (flushed at once) and its part of the HTML page (with
+/// `text`, the article's id and text); an error is reported on stderr, in the page and counted.
+fn write_result(
+    result: newsgraph::Result<Document>,
+    text: Option<(String, String)>,
+    out: &mut impl Write,
+    html: Option<&mut HtmlWriter>,
+    bar: &ProgressBar,
+    tally: &mut Tally,
+) -> Result<()> {
+    match result {
+        Ok(doc) => {
+            tally.entities += doc.entities.len();
+            tally.done += 1;
+            writeln!(out, "{}", doc.to_json_line())?;
+            out.flush()?;
+            if let (Some(html), Some((id, text))) = (html, &text) {
+                anyhow::ensure!(
+                    *id == doc.id,
+                    "internal error: document {} came for article {id}",
+                    doc.id
+                );
+                html.add(text, &doc)?;
+            }
+        }
+        Err(e) => {
+            tally.failed += 1;
+            bar.suspend(|| eprintln!("error: {e}"));
+            if let (Some(html), Some((id, _))) = (html, &text) {
+                html.add_error(id, &e.to_string())?;
+            }
+        }
     }
     Ok(())
 }
