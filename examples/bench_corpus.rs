@@ -189,10 +189,11 @@ impl Run<'_> {
                     .clone()
                     .unwrap_or_else(newsgraph::default_relation_model_dir)
             }));
+        let context = args.relation_context.or(options.relation_context);
+        let max_span = args.relation_max_span.or(options.relation_max_span);
         options
-            .clone()
-            .relation_context(args.relation_context.or(options.relation_context))
-            .relation_max_span(args.relation_max_span.or(options.relation_max_span))
+            .relation_context(context)
+            .relation_max_span(max_span)
     }
 }
 

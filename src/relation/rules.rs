@@ -310,13 +310,7 @@ pub fn find(text: &str, entities: &[Entity]) -> Vec<Relation> {
     for rule in rules() {
         for captures in rule.re.captures_iter(&abs.text) {
             let Some(m) = captures.get(0) else { continue };
-            let found = Found {
-                rule,
-                captures: &captures,
-                abs: &abs,
-                text,
-                entities,
-            };
+            let found = Found::new(rule, &captures, &abs, text, entities);
             let evidence = Evidence {
                 start: abs.original(m.start(), false),
                 end: abs.original(m.end(), true),
@@ -364,9 +358,35 @@ struct Found<'a> {
     abs: &'a Abstracted,
     text: &'a str,
     entities: &'a [Entity],
+    /// The mention of the first `tail…` group that matched.
+    tail_mention: Option<usize>,
 }
 
-impl Found<'_> {
+impl<'a> Found<'a> {
+    fn new(
+        rule: &'a Compiled,
+        captures: &'a regex::Captures<'a>,
+        abs: &'a Abstracted,
+        text: &'a str,
+        entities: &'a [Entity],
+    ) -> Self {
+        let mut found = Found {
+            rule,
+            captures,
+            abs,
+            text,
+            entities,
+            tail_mention: None,
+        };
+        found.tail_mention = rule
+            .re
+            .capture_names()
+            .flatten()
+            .filter(|n| n.starts_with("tail"))
+            .find_map(|n| found.mention(n));
+        found
+    }
+
     /// The entity index a placeholder group names.
     fn mention(&self, group: &str) -> Option<usize> {
         self.captures
@@ -388,14 +408,7 @@ impl Found<'_> {
     /// against the rule's country condition), or a text value (`same`, `value`); with the
     /// score of the mentions involved.
     fn tail(&self, head: &Entity) -> Option<(Option<usize>, String, f32)> {
-        let tail_mention = self
-            .rule
-            .re
-            .capture_names()
-            .flatten()
-            .filter(|n| n.starts_with("tail"))
-            .find_map(|n| self.mention(n));
-        if let Some(t) = tail_mention {
+        if let Some(t) = self.tail_mention {
             let te = &self.entities[t];
             if let Some(want) = self.rule.country {
                 if COUNTRIES.contains(&te.text.to_lowercase().as_str()) != want {
