@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use newsgraph::conll::{hold_out, ConllDocument};
-use newsgraph::train::{train, Keep, Progress, TrainConfig, TrainReport};
+use newsgraph::train::{train, Distill, Keep, Progress, TrainConfig, TrainReport};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -66,6 +66,23 @@ struct Args {
     /// Use only the first N training documents (quick trials).
     #[arg(long)]
     max_docs: Option<usize>,
+    /// A trained NER model to distil from (its label distributions join the loss); it must have
+    /// the student's labels and word pieces (e.g. an MPNet model for a MiniLM student).
+    #[arg(long)]
+    teacher: Option<PathBuf>,
+    /// The teacher term's share of the loss (with --teacher).
+    #[arg(long, default_value_t = 0.5)]
+    distill_weight: f64,
+    /// Softmax temperature of the distillation term (with --teacher).
+    #[arg(long, default_value_t = 2.0)]
+    distill_temperature: f64,
+    /// Unlabelled articles for the teacher to label (directories of .txt files, JSON Lines or
+    /// text files, as `extract` reads them); with --teacher.
+    #[arg(long, num_args = 1..)]
+    transfer: Vec<PathBuf>,
+    /// Use only the first N transfer articles.
+    #[arg(long)]
+    transfer_limit: Option<usize>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -115,6 +132,12 @@ fn main() -> Result<()> {
         casing: !args.no_casing,
         device,
         max_steps_per_epoch: args.max_steps,
+        teacher: args.teacher.as_ref().map(|model| Distill {
+            model: model.clone(),
+            weight: args.distill_weight,
+            temperature: args.distill_temperature,
+        }),
+        transfer: transfer_texts(&args)?,
     };
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template(
@@ -164,6 +187,20 @@ fn train_documents(args: &Args) -> Result<(Vec<ConllDocument>, Vec<ConllDocument
     Ok((train_docs, held_out))
 }
 
+/// The texts of `--transfer`, cut to `--transfer-limit`.
+fn transfer_texts(args: &Args) -> Result<Vec<String>> {
+    if args.transfer.is_empty() {
+        return Ok(Vec::new());
+    }
+    if args.teacher.is_none() {
+        bail!("--transfer needs --teacher (the teacher labels the transfer articles)");
+    }
+    newsgraph::input::read_paths(args.transfer.clone())
+        .take(args.transfer_limit.unwrap_or(usize::MAX))
+        .map(|a| a.map(|a| a.text).context("reading --transfer"))
+        .collect()
+}
+
 /// The progress bar, or a line every 50 steps where it is hidden (not a terminal); a line at
 /// the end of each epoch.
 fn show_progress(bar: &ProgressBar, p: &Progress) {
@@ -211,6 +248,7 @@ fn print_report(config: &TrainConfig, report: &TrainReport) {
         serde_json::json!({
             "kept_epoch": kept,
             "seconds": report.seconds.round(),
+            "teacher_agreement": report.teacher_agreement,
             "dev": (!config.dev.is_empty()).then(|| report.epochs[kept - 1].to_json()),
             "held_out": report.held_out.get(kept - 1).map(|s| s.to_json()),
             "dev_f1_per_epoch": (!config.dev.is_empty()).then(|| f1s(&report.epochs)),

@@ -168,7 +168,20 @@ impl TextTokenizer {
             .with_truncation(None)
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
         inner.with_padding(None);
-        let find = |names: &[&str]| names.iter().find_map(|n| inner.token_to_id(n));
+        // The special tokens the tokenizer declares come first: MPNet's vocabulary has a plain
+        // "[CLS]" word besides its special "<s>".
+        let special: std::collections::HashMap<String, u32> = inner
+            .get_added_tokens_decoder()
+            .into_iter()
+            .filter(|(_, t)| t.special)
+            .map(|(id, t)| (t.content, id))
+            .collect();
+        let find = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| special.get(*n).copied())
+                .or_else(|| names.iter().find_map(|n| inner.token_to_id(n)))
+        };
         let missing = |what: &str| LoadError::Invalid {
             path: origin.to_path_buf(),
             message: format!("the vocabulary has no {what} token"),

@@ -15,7 +15,7 @@ use crate::model::torch::{Missing, TorchModel};
 use crate::model::ModelConfig;
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::segment::{cut_quality, sentence_starts, windows};
-use crate::tokenize::TextTokenizer;
+use crate::tokenize::{TextTokenizer, Tokens};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use std::path::{Path, PathBuf};
@@ -59,6 +59,48 @@ pub struct TrainConfig {
     pub device: Device,
     /// Stop each epoch after this many steps (for quick trials).
     pub max_steps_per_epoch: Option<usize>,
+    /// Learn from a trained NER model's label distributions too (knowledge distillation), e.g.
+    /// a small model from a larger one. The teacher must have the student's labels and read
+    /// the same word pieces (its own ids may differ: MPNet's vocabulary is BERT's shifted).
+    pub teacher: Option<Distill>,
+    /// Texts without labels that the teacher labels for the student (its distributions are the
+    /// only loss on them); needs `teacher`.
+    pub transfer: Vec<String>,
+}
+
+/// Knowledge distillation (Hinton et al. 2015): the loss is `(1 − weight) × the loss of the
+/// right labels + weight × T² × KL(teacher ‖ student)`, both distributions softened by the
+/// temperature T.
+#[derive(Debug, Clone)]
+pub struct Distill {
+    /// The teacher: a trained model folder with the student's labels (any depth or width).
+    pub model: PathBuf,
+    /// The teacher term's share of the loss, 0 … 1.
+    pub weight: f64,
+    /// Softmax temperature of both distributions (≥ 1 softens them).
+    pub temperature: f64,
+}
+
+impl Distill {
+    /// An error unless the weight is in 0 … 1 and the temperature above 0.
+    pub(crate) fn check(&self) -> Result<()> {
+        if !(0.0..=1.0).contains(&self.weight) || self.temperature <= 0.0 {
+            return Err(Error::Setting(format!(
+                "distillation weight must be in 0 … 1 and temperature above 0 (got {} and {})",
+                self.weight, self.temperature
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// KL(teacher ‖ student) of the temperature-softened distributions, times T², averaged.
+pub(crate) fn distill_loss(student: &Tensor, teacher: &Tensor, temperature: f64) -> Tensor {
+    let log_s = (student / temperature).log_softmax(-1, Kind::Float);
+    let log_t = (teacher / temperature).log_softmax(-1, Kind::Float);
+    let kl =
+        (log_t.exp() * (&log_t - log_s)).sum_dim_intlist([-1i64].as_slice(), false, Kind::Float);
+    kl.mean(Kind::Float) * (temperature * temperature)
 }
 
 /// Which epoch's model a training run keeps.
@@ -95,15 +137,22 @@ pub struct TrainReport {
     pub held_out: Vec<Scores>,
     /// The epoch (from 1) whose model was kept.
     pub best_epoch: usize,
+    /// When distilling: the share of labelled training positions where the teacher's top label
+    /// is the gold one (a check that it reads the student's windows right).
+    pub teacher_agreement: Option<f64>,
     /// Wall-clock seconds.
     pub seconds: f64,
 }
 
-/// One training window: ids with special tokens, casing classes, labels (-100 = no loss).
+/// One training window: ids with special tokens, casing classes, labels (-100 = no loss), the
+/// positions the loss is on (first sub-tokens of the words the window owns; unlabelled
+/// transfer text has them too) and, when distilling, the teacher's logits at those positions.
 struct Example {
     ids: Vec<i64>,
     casing: Vec<i64>,
     labels: Vec<i64>,
+    scored: Vec<bool>,
+    soft: Vec<f32>,
 }
 
 /// Entity types in order of first appearance (CoNLL order PER, ORG, LOC, MISC varies).
@@ -128,91 +177,163 @@ fn examples(
     let mut out = Vec::new();
     for doc in docs {
         let (text, spans) = doc.text();
-        // Per CoNLL token (flattened): Some((chunk id, type)) when inside an entity.
-        let mut token_spans = Vec::new();
-        let mut token_chunk: Vec<Option<(usize, String)>> = Vec::new();
-        let mut next_chunk = 0;
-        for (s, sp) in doc.sentences.iter().zip(&spans) {
-            let mut inside = vec![None; sp.len()];
-            for c in chunks(&s.tags) {
-                for slot in &mut inside[c.start..c.end] {
-                    *slot = Some((next_chunk, c.typ.clone()));
-                }
-                next_chunk += 1;
-            }
-            token_spans.extend_from_slice(sp);
-            token_chunk.extend(inside);
-        }
         let tokens = tok.tokenize(&text)?;
         if tokens.is_empty() {
             continue;
         }
-        // Label of each tokenizer word.
-        let mut last_chunk = None;
-        let word_label: Vec<i64> = tokens
-            .words
-            .iter()
-            .map(|&(ws, _)| {
-                let i = token_spans.partition_point(|&(_, e)| e <= ws);
-                match token_chunk.get(i).cloned().flatten() {
-                    Some((id, typ)) => {
-                        let prefix = if last_chunk == Some(id) { "I" } else { "B" };
-                        last_chunk = Some(id);
-                        labels.id(&format!("{prefix}-{typ}")).unwrap_or(0) as i64
-                    }
-                    None => {
-                        last_chunk = None;
-                        0
-                    }
-                }
-            })
-            .collect();
-        let cuts = cut_quality(&tokens.offsets, &tokens.word_of, &sentence_starts(&text));
-        let max_len = window - 2;
-        for w in windows(&cuts, max_len, max_len / 4) {
-            let mut ex = Example {
-                ids: vec![tok.cls_id() as i64],
-                casing: vec![0],
-                labels: vec![-100],
-            };
-            for i in w.start..w.end {
-                let word = tokens.word_of[i] as usize;
-                let first_of_word = i == 0 || tokens.word_of[i - 1] as usize != word;
-                ex.ids.push(tokens.ids[i] as i64);
-                ex.casing.push(tokens.casing[word] as i64);
-                let owned = i >= w.own_start && i < w.own_end;
-                ex.labels.push(if owned && first_of_word {
-                    word_label[word]
-                } else {
-                    -100
-                });
-            }
-            ex.ids.push(tok.sep_id() as i64);
-            ex.casing.push(0);
-            ex.labels.push(-100);
-            out.push(ex);
-        }
+        let word_label = word_labels(doc, &spans, &tokens, labels);
+        windowed(&text, &tokens, &word_label, tok, window, &mut out);
     }
     Ok(out)
 }
 
-fn batch_tensors(batch: &[&Example], pad: i64, device: Device) -> (Tensor, Tensor, Tensor, Tensor) {
+/// Windows of texts without labels (for distillation: the teacher labels them).
+fn transfer_examples(texts: &[String], tok: &TextTokenizer, window: usize) -> Result<Vec<Example>> {
+    let mut out = Vec::new();
+    for text in texts {
+        let tokens = tok.tokenize(text)?;
+        if tokens.is_empty() {
+            continue;
+        }
+        let unlabelled = vec![-100; tokens.words.len()];
+        windowed(text, &tokens, &unlabelled, tok, window, &mut out);
+    }
+    Ok(out)
+}
+
+/// The label of each tokenizer word of a CoNLL document laid out as text (`spans`: each
+/// sentence's CoNLL tokens in it).
+fn word_labels(
+    doc: &ConllDocument,
+    spans: &[Vec<(usize, usize)>],
+    tokens: &Tokens,
+    labels: &LabelSet,
+) -> Vec<i64> {
+    // Per CoNLL token (flattened): Some((chunk id, type)) when inside an entity.
+    let mut token_spans = Vec::new();
+    let mut token_chunk: Vec<Option<(usize, String)>> = Vec::new();
+    let mut next_chunk = 0;
+    for (s, sp) in doc.sentences.iter().zip(spans) {
+        let mut inside = vec![None; sp.len()];
+        for c in chunks(&s.tags) {
+            for slot in &mut inside[c.start..c.end] {
+                *slot = Some((next_chunk, c.typ.clone()));
+            }
+            next_chunk += 1;
+        }
+        token_spans.extend_from_slice(sp);
+        token_chunk.extend(inside);
+    }
+    let mut last_chunk = None;
+    tokens
+        .words
+        .iter()
+        .map(|&(ws, _)| {
+            let i = token_spans.partition_point(|&(_, e)| e <= ws);
+            match token_chunk.get(i).cloned().flatten() {
+                Some((id, typ)) => {
+                    let prefix = if last_chunk == Some(id) { "I" } else { "B" };
+                    last_chunk = Some(id);
+                    labels.id(&format!("{prefix}-{typ}")).unwrap_or(0) as i64
+                }
+                None => {
+                    last_chunk = None;
+                    0
+                }
+            }
+        })
+        .collect()
+}
+
+/// Cuts a tokenized text into the pipeline's windows, labelled from `word_label`.
+fn windowed(
+    text: &str,
+    tokens: &Tokens,
+    word_label: &[i64],
+    tok: &TextTokenizer,
+    window: usize,
+    out: &mut Vec<Example>,
+) {
+    let cuts = cut_quality(&tokens.offsets, &tokens.word_of, &sentence_starts(text));
+    let max_len = window - 2;
+    for w in windows(&cuts, max_len, max_len / 4) {
+        let mut ex = Example {
+            ids: vec![tok.cls_id() as i64],
+            casing: vec![0],
+            labels: vec![-100],
+            scored: vec![false],
+            soft: Vec::new(),
+        };
+        for i in w.start..w.end {
+            let word = tokens.word_of[i] as usize;
+            let first_of_word = i == 0 || tokens.word_of[i - 1] as usize != word;
+            ex.ids.push(tokens.ids[i] as i64);
+            ex.casing.push(tokens.casing[word] as i64);
+            let scored = i >= w.own_start && i < w.own_end && first_of_word;
+            ex.labels.push(if scored { word_label[word] } else { -100 });
+            ex.scored.push(scored);
+        }
+        ex.ids.push(tok.sep_id() as i64);
+        ex.casing.push(0);
+        ex.labels.push(-100);
+        ex.scored.push(false);
+        out.push(ex);
+    }
+}
+
+/// A batch as tensors: `[batch, seq]` ids, mask, casing and gold labels; the flat indices
+/// (into `batch × seq`) of the scored positions, with the teacher's logits there
+/// (`[scored, labels]`, when distilling); the number of labelled positions.
+struct Batch {
+    ids: Tensor,
+    mask: Tensor,
+    casing: Tensor,
+    gold: Tensor,
+    scored: Tensor,
+    soft: Option<Tensor>,
+    labelled: usize,
+}
+
+fn batch_tensors(batch: &[&Example], pad: i64, device: Device) -> Batch {
     let t = batch.iter().map(|e| e.ids.len()).max().unwrap_or(0);
     let b = batch.len();
     let mut ids = vec![pad; b * t];
     let mut mask = vec![0i64; b * t];
     let mut casing = vec![0i64; b * t];
     let mut labels = vec![-100i64; b * t];
+    let (mut scored, mut soft) = (Vec::new(), Vec::new());
     for (r, e) in batch.iter().enumerate() {
         let n = e.ids.len();
         ids[r * t..r * t + n].copy_from_slice(&e.ids);
         mask[r * t..r * t + n].fill(1);
         casing[r * t..r * t + n].copy_from_slice(&e.casing);
         labels[r * t..r * t + n].copy_from_slice(&e.labels);
+        scored.extend(
+            e.scored
+                .iter()
+                .enumerate()
+                .filter(|(_, &s)| s)
+                .map(|(i, _)| (r * t + i) as i64),
+        );
+        soft.extend_from_slice(&e.soft);
     }
+    let labelled = labels.iter().filter(|&&l| l != -100).count();
     let shape = [b as i64, t as i64];
     let mk = |v: &[i64]| Tensor::from_slice(v).view(shape).to_device(device);
-    (mk(&ids), mk(&mask), mk(&casing), mk(&labels))
+    let soft = (!soft.is_empty() && !scored.is_empty()).then(|| {
+        Tensor::from_slice(&soft)
+            .view([scored.len() as i64, -1])
+            .to_device(device)
+    });
+    Batch {
+        ids: mk(&ids),
+        mask: mk(&mask),
+        casing: mk(&casing),
+        gold: mk(&labels),
+        scored: Tensor::from_slice(&scored).to_device(device),
+        soft,
+        labelled,
+    }
 }
 
 /// Length-bucketed batches of at most `steps` × `batch` items: shuffled, sorted by length
@@ -263,7 +384,25 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
     let tokenizer = TextTokenizer::from_dir(&config.encoder)?;
     let mut model = initial_model(config, &labels)?;
 
-    let examples = examples(&config.train, &tokenizer, &labels, config.window)?;
+    let mut examples = examples(&config.train, &tokenizer, &labels, config.window)?;
+    if !config.transfer.is_empty() && config.teacher.is_none() {
+        return Err(Error::Setting(
+            "transfer texts are labelled by a teacher: give a teacher model too".into(),
+        ));
+    }
+    examples.extend(transfer_examples(
+        &config.transfer,
+        &tokenizer,
+        config.window,
+    )?);
+    let teacher_agreement = match &config.teacher {
+        Some(distill) => {
+            distill.check()?;
+            teach(distill, &mut examples, &tokenizer, &labels, config.device)?;
+            Some(agreement(&examples, labels.len()))
+        }
+        None => None,
+    };
     let steps_per_epoch = examples
         .len()
         .div_ceil(config.batch_size)
@@ -285,6 +424,7 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
         epochs: Vec::new(),
         held_out: Vec::new(),
         best_epoch: 0,
+        teacher_agreement,
         seconds: 0.0,
     };
     let mut best_f1 = -1.0;
@@ -331,6 +471,135 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
     Ok(report)
 }
 
+/// Fills each example's `soft` with the teacher's logits at its scored positions. The
+/// teacher reads the student's windows, its word pieces mapped to its own ids by their text.
+fn teach(
+    distill: &Distill,
+    examples: &mut [Example],
+    tokenizer: &TextTokenizer,
+    labels: &LabelSet,
+    device: Device,
+) -> Result<()> {
+    let dir = &distill.model;
+    let config = ModelConfig::from_dir(dir)?;
+    // The teacher's index of each student label (the same labels, in any order).
+    let theirs = config.labels.names();
+    let perm: Vec<usize> = labels
+        .names()
+        .iter()
+        .filter_map(|n| theirs.iter().position(|t| t == n))
+        .collect();
+    if perm.len() != labels.len() || theirs.len() != labels.len() {
+        return Err(Error::Setting(format!(
+            "teacher {}: its labels {theirs:?} are not the student's {:?}",
+            dir.display(),
+            labels.names()
+        )));
+    }
+    let teacher_tok = TextTokenizer::from_dir(dir)?;
+    let to_teacher = id_map(tokenizer, &teacher_tok);
+    let weights = ["model.safetensors", "rust_model.ot"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::input(dir.display().to_string(), "no weights"))?;
+    let mut teacher = TorchModel::build(config, device)?;
+    teacher.load_weights(&weights, Missing::Error)?;
+    let pad = teacher_tok.pad_id() as i64;
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    order.sort_by_key(|&i| examples[i].ids.len());
+    for chunk in order.chunks(32) {
+        let mut mapped = Vec::with_capacity(chunk.len());
+        for &i in chunk {
+            let ids = examples[i]
+                .ids
+                .iter()
+                .map(|&id| match to_teacher.get(id as usize) {
+                    Some(&t) if t >= 0 => Ok(t),
+                    _ => Err(Error::Setting(format!(
+                        "teacher {}: the student's word piece {:?} is not in its vocabulary \
+                         (distillation needs the same word pieces)",
+                        dir.display(),
+                        tokenizer.inner().id_to_token(id as u32).unwrap_or_default()
+                    ))),
+                })
+                .collect::<Result<Vec<i64>>>()?;
+            mapped.push(Example {
+                ids,
+                casing: examples[i].casing.clone(),
+                labels: examples[i].labels.clone(),
+                scored: vec![false; examples[i].ids.len()],
+                soft: Vec::new(),
+            });
+        }
+        let refs: Vec<&Example> = mapped.iter().collect();
+        let b = batch_tensors(&refs, pad, device);
+        let logits = tch::no_grad(|| teacher.logits(&b.ids, &b.mask, &b.casing, false))?;
+        let [_, seq, n] = logits.size()[..] else {
+            return Err(Error::Model(
+                "teacher logits are not [batch, seq, labels]".into(),
+            ));
+        };
+        let values = Vec::<f32>::try_from(&logits.to_device(Device::Cpu).contiguous().view([-1]))?;
+        let (seq, n) = (seq as usize, n as usize);
+        for (r, &i) in chunk.iter().enumerate() {
+            let ex = &mut examples[i];
+            ex.soft = (0..ex.ids.len())
+                .filter(|&p| ex.scored[p])
+                .flat_map(|p| {
+                    let row = &values[(r * seq + p) * n..(r * seq + p + 1) * n];
+                    perm.iter().map(move |&l| row[l])
+                })
+                .collect();
+        }
+    }
+    Ok(())
+}
+
+/// The share of labelled positions where the teacher's top logit is the gold label.
+fn agreement(examples: &[Example], n: usize) -> f64 {
+    let (mut right, mut all) = (0usize, 0usize);
+    for ex in examples {
+        let gold = ex.labels.iter().zip(&ex.scored).filter(|(_, &s)| s);
+        for ((&label, _), row) in gold.zip(ex.soft.chunks_exact(n)) {
+            if label < 0 {
+                continue;
+            }
+            let top = row
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(i, _)| i);
+            all += 1;
+            right += usize::from(top as i64 == label);
+        }
+    }
+    right as f64 / all.max(1) as f64
+}
+
+/// The teacher's id of each student id (-1 where it has none): the special tokens by role,
+/// word pieces by text.
+fn id_map(student: &TextTokenizer, teacher: &TextTokenizer) -> Vec<i64> {
+    let vocab = student.inner().get_vocab_size(true);
+    let mut map = Vec::with_capacity(vocab);
+    for id in 0..vocab as u32 {
+        let mapped = if id == student.cls_id() {
+            Some(teacher.cls_id())
+        } else if id == student.sep_id() {
+            Some(teacher.sep_id())
+        } else if id == student.pad_id() {
+            Some(teacher.pad_id())
+        } else {
+            student
+                .inner()
+                .id_to_token(id)
+                .and_then(|t| teacher.inner().token_to_id(&t))
+        };
+        map.push(mapped.map_or(-1, i64::from));
+    }
+    map
+}
+
 /// The base encoder of `config.encoder` with a fresh token-classification head for `labels`.
 fn initial_model(config: &TrainConfig, labels: &LabelSet) -> Result<TorchModel> {
     let cfg_path = config.encoder.join("config.json");
@@ -347,8 +616,9 @@ fn initial_model(config: &TrainConfig, labels: &LabelSet) -> Result<TorchModel> 
         .into();
     raw.as_object_mut().map(|o| o.remove("label2id"));
     raw["newsgraph"] = serde_json::json!({"casing": config.casing, "window": config.window});
-    raw["architectures"] = serde_json::json!(["BertForTokenClassification"]);
-    let model_config = ModelConfig::from_value(raw, &cfg_path)?;
+    let mut model_config = ModelConfig::from_value(raw, &cfg_path)?;
+    model_config.raw["architectures"] =
+        serde_json::json!([model_config.architecture.token_classifier()]);
     let mut model = TorchModel::build(model_config, config.device)?;
     let weights = ["model.safetensors", "rust_model.ot"]
         .iter()
@@ -393,16 +663,34 @@ fn train_epoch(
 ) -> Result<()> {
     let (epoch_start, mut tokens, mut loss_sum) = (Instant::now(), 0usize, 0.0);
     for (i, batch) in batches.iter().enumerate() {
-        let (ids, mask, casing, gold) = batch_tensors(batch, step.pad, config.device);
-        let logits = model.logits(&ids, &mask, &casing, true)?;
+        let b = batch_tensors(batch, step.pad, config.device);
+        let logits = model.logits(&b.ids, &b.mask, &b.casing, true)?;
         let n_labels = logits.size()[2];
-        let loss = logits.view([-1, n_labels]).cross_entropy_loss::<Tensor>(
-            &gold.view([-1]),
-            None,
-            tch::Reduction::Mean,
-            -100,
-            0.0,
-        );
+        let flat = logits.view([-1, n_labels]);
+        // Unlabelled transfer windows have no gold labels: no cross-entropy term for a batch
+        // of only those (its mean would be NaN).
+        let gold_loss = (b.labelled > 0).then(|| {
+            flat.cross_entropy_loss::<Tensor>(
+                &b.gold.view([-1]),
+                None,
+                tch::Reduction::Mean,
+                -100,
+                0.0,
+            )
+        });
+        let teacher_loss = match (&config.teacher, &b.soft) {
+            (Some(d), Some(soft)) => Some((
+                distill_loss(&flat.index_select(0, &b.scored), soft, d.temperature),
+                d.weight,
+            )),
+            _ => None,
+        };
+        let loss = match (gold_loss, teacher_loss) {
+            (Some(g), Some((t, w))) => g * (1.0 - w) + t * w,
+            (Some(g), None) => g,
+            (None, Some((t, w))) => t * w,
+            (None, None) => continue,
+        };
         loss_sum += step.take(opt, config.lr, &loss);
         tokens += batch.iter().map(|e| e.ids.len()).sum::<usize>();
         progress(Progress {
@@ -427,4 +715,78 @@ fn scoring_pipeline(dir: &Path) -> Result<Pipeline> {
         }
         .relation_model(None),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_teacher_gives_its_logits_at_the_scored_positions_in_the_students_label_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("teacher");
+        crate::model::torch::tests::write_random(&dir, "bert");
+        let tokenizer = TextTokenizer::from_dir(&dir).unwrap();
+        // The teacher's labels are O, B-PER, I-PER, B-LOC, I-LOC; the student's another order.
+        let student = LabelSet::bio(&["LOC", "PER"]);
+        let example = |ids: Vec<i64>, scored: Vec<bool>| Example {
+            casing: vec![0; ids.len()],
+            labels: vec![-100; ids.len()],
+            ids,
+            scored,
+            soft: Vec::new(),
+        };
+        let mut examples = vec![
+            example(vec![2, 7, 9, 11, 3], vec![false, true, false, true, false]),
+            example(vec![2, 5, 3], vec![false, true, false]),
+        ];
+        let distill = Distill {
+            model: dir.clone(),
+            weight: 0.5,
+            temperature: 2.0,
+        };
+        teach(&distill, &mut examples, &tokenizer, &student, Device::Cpu).unwrap();
+
+        let config = ModelConfig::from_dir(&dir).unwrap();
+        let model = TorchModel::load(&config, &dir.join("model.safetensors")).unwrap();
+        let perm = [0usize, 3, 4, 1, 2];
+        for ex in &examples {
+            let ids = Tensor::from_slice(&ex.ids).view([1, -1]);
+            let ones = ids.ones_like();
+            let logits = model.logits(&ids, &ones, &ids.zeros_like(), false).unwrap();
+            let all = Vec::<f32>::try_from(&logits.contiguous().view([-1])).unwrap();
+            let want: Vec<f32> = (0..ex.ids.len())
+                .filter(|&p| ex.scored[p])
+                .flat_map(|p| perm.map(|l| all[p * 5 + l]))
+                .collect();
+            assert_eq!(ex.soft.len(), want.len());
+            for (g, w) in ex.soft.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-4, "{:?} vs {want:?}", ex.soft);
+            }
+            assert!(want.iter().any(|v| v.abs() > 0.1), "logits near zero");
+        }
+
+        let wrong = LabelSet::bio(&["ORG"]);
+        let err = teach(&distill, &mut examples, &tokenizer, &wrong, Device::Cpu).unwrap_err();
+        assert!(err.to_string().contains("are not the student's"), "{err}");
+    }
+
+    #[test]
+    fn the_distillation_loss_is_the_softened_kl_divergence_times_t_squared() {
+        let student = Tensor::from_slice(&[1.0f32, 0.0, -1.0]).view([1, 3]);
+        let teacher = Tensor::from_slice(&[0.0f32, 2.0, 0.0]).view([1, 3]);
+        let soft = |row: [f64; 3], t: f64| {
+            let z: f64 = row.iter().map(|x| (x / t).exp()).sum();
+            row.map(|x| (x / t).exp() / z)
+        };
+        for t in [1.0, 2.0] {
+            let (s, q) = (soft([1.0, 0.0, -1.0], t), soft([0.0, 2.0, 0.0], t));
+            let want = t * t * (0..3).map(|i| q[i] * (q[i] / s[i]).ln()).sum::<f64>();
+            let got = distill_loss(&student, &teacher, t).double_value(&[]);
+            assert!((got - want).abs() < 1e-5, "T {t}: {got} vs {want}");
+            assert!(want > 0.1, "the two distributions differ");
+        }
+        let same = distill_loss(&teacher, &teacher, 2.0).double_value(&[]);
+        assert!(same.abs() < 1e-6, "{same}");
+    }
 }

@@ -15,7 +15,8 @@ use crate::model::torch::{load_var_store, save_var_store, Missing};
 use crate::relation::model::{classes, Encoded, PairEncoder, MARKERS};
 use crate::relation::RelationKind;
 use crate::tokenize::TextTokenizer;
-use crate::train::{bucketed_batches, Step};
+pub use crate::train::Distill;
+use crate::train::{bucketed_batches, distill_loss, Step};
 use rand::SeedableRng;
 use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
 use std::path::{Path, PathBuf};
@@ -71,19 +72,6 @@ pub struct RelationTrainConfig {
     /// Learn from a trained relation model's probabilities too (knowledge distillation), e.g.
     /// to train a shallower, faster network from the shipped one.
     pub teacher: Option<Distill>,
-}
-
-/// Knowledge distillation (Hinton et al. 2015): the loss is `(1 − weight) × the loss of the
-/// right classes + weight × T² × KL(teacher ‖ student)`, both distributions softened by the
-/// temperature T.
-#[derive(Debug, Clone)]
-pub struct Distill {
-    /// A relation model folder with the same classes (any depth or width).
-    pub model: PathBuf,
-    /// The teacher term's share of the loss, 0 … 1.
-    pub weight: f64,
-    /// Softmax temperature of both distributions (≥ 1 softens them).
-    pub temperature: f64,
 }
 
 /// Progress after each step.
@@ -225,23 +213,9 @@ fn set_loss(logits: &Tensor, allowed: &Tensor) -> Tensor {
     (all - right).mean(Kind::Float)
 }
 
-/// KL(teacher ‖ student) of the temperature-softened distributions, times T², averaged.
-fn distill_loss(student: &Tensor, teacher: &Tensor, temperature: f64) -> Tensor {
-    let log_s = (student / temperature).log_softmax(-1, Kind::Float);
-    let log_t = (teacher / temperature).log_softmax(-1, Kind::Float);
-    let kl =
-        (log_t.exp() * (&log_t - log_s)).sum_dim_intlist([-1i64].as_slice(), false, Kind::Float);
-    kl.mean(Kind::Float) * (temperature * temperature)
-}
-
 /// The teacher network of a distillation run, checked to have the student's classes.
 fn load_teacher(distill: &Distill, device: Device) -> Result<Net> {
-    if !(0.0..=1.0).contains(&distill.weight) || distill.temperature <= 0.0 {
-        return Err(Error::Setting(format!(
-            "distillation weight must be in 0 … 1 and temperature above 0 (got {} and {})",
-            distill.weight, distill.temperature
-        )));
-    }
+    distill.check()?;
     let dir = &distill.model;
     if relation_classes(dir)?.as_deref() != Some(&classes()[..]) {
         return Err(Error::Setting(format!(
@@ -713,25 +687,6 @@ mod tests {
         };
         let want = -(p([1.0, 2.0, 3.0], &[1, 2]).ln() + p([0.5; 3], &[0]).ln()) / 2.0;
         assert!((got - want).abs() < 1e-5, "{got} vs {want}");
-    }
-
-    #[test]
-    fn the_distillation_loss_is_the_softened_kl_divergence_times_t_squared() {
-        let student = Tensor::from_slice(&[1.0f32, 0.0, -1.0]).view([1, 3]);
-        let teacher = Tensor::from_slice(&[0.0f32, 2.0, 0.0]).view([1, 3]);
-        let soft = |row: [f64; 3], t: f64| {
-            let z: f64 = row.iter().map(|x| (x / t).exp()).sum();
-            row.map(|x| (x / t).exp() / z)
-        };
-        for t in [1.0, 2.0] {
-            let (s, q) = (soft([1.0, 0.0, -1.0], t), soft([0.0, 2.0, 0.0], t));
-            let want = t * t * (0..3).map(|i| q[i] * (q[i] / s[i]).ln()).sum::<f64>();
-            let got = distill_loss(&student, &teacher, t).double_value(&[]);
-            assert!((got - want).abs() < 1e-5, "T {t}: {got} vs {want}");
-            assert!(want > 0.1, "the two distributions differ");
-        }
-        let same = distill_loss(&teacher, &teacher, 2.0).double_value(&[]);
-        assert!(same.abs() < 1e-6, "{same}");
     }
 
     use super::*;

@@ -11,6 +11,8 @@
 //! [`crate::tokenize::Casing`]) that is added to the word embeddings; `config.json` then says
 //! `"newsgraph": {"casing": true}`.
 
+#[cfg(feature = "torch")]
+mod mpnet;
 pub(crate) mod onnx;
 #[cfg(feature = "torch")]
 pub(crate) mod torch;
@@ -42,6 +44,9 @@ pub enum Architecture {
     DebertaV2,
     /// `electra`
     Electra,
+    /// `mpnet` (the rust-bert engine only: newsgraph's own libtorch network, as rust-bert has
+    /// none)
+    Mpnet,
 }
 
 impl Architecture {
@@ -55,6 +60,7 @@ impl Architecture {
             "deberta" => Architecture::Deberta,
             "deberta-v2" => Architecture::DebertaV2,
             "electra" => Architecture::Electra,
+            "mpnet" => Architecture::Mpnet,
             _ => return None,
         })
     }
@@ -67,6 +73,22 @@ impl Architecture {
             Architecture::Roberta | Architecture::XlmRoberta => "roberta",
             Architecture::Deberta | Architecture::DebertaV2 => "deberta",
             Architecture::Electra => "electra",
+            Architecture::Mpnet => "mpnet",
+        }
+    }
+
+    /// Hugging Face's class name of the architecture's token classifier (`architectures` in a
+    /// saved `config.json`).
+    pub fn token_classifier(self) -> &'static str {
+        match self {
+            Architecture::Bert => "BertForTokenClassification",
+            Architecture::DistilBert => "DistilBertForTokenClassification",
+            Architecture::Roberta => "RobertaForTokenClassification",
+            Architecture::XlmRoberta => "XLMRobertaForTokenClassification",
+            Architecture::Deberta => "DebertaForTokenClassification",
+            Architecture::DebertaV2 => "DebertaV2ForTokenClassification",
+            Architecture::Electra => "ElectraForTokenClassification",
+            Architecture::Mpnet => "MPNetForTokenClassification",
         }
     }
 
@@ -78,7 +100,9 @@ impl Architecture {
             .unwrap_or(512) as usize;
         let n = match self {
             // Positions start after the padding index.
-            Architecture::Roberta | Architecture::XlmRoberta => n.saturating_sub(2),
+            Architecture::Roberta | Architecture::XlmRoberta | Architecture::Mpnet => {
+                n.saturating_sub(2)
+            }
             _ => n,
         };
         n.clamp(8, 512)
@@ -145,10 +169,10 @@ impl ModelConfig {
             .and_then(|n| n.get("casing"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        if casing && architecture != Architecture::Bert {
+        if casing && !matches!(architecture, Architecture::Bert | Architecture::Mpnet) {
             return Err(LoadError::Invalid {
                 path: path.to_path_buf(),
-                message: "newsgraph.casing is supported for model_type bert only".into(),
+                message: "newsgraph.casing is supported for model_type bert and mpnet only".into(),
             }
             .into());
         }

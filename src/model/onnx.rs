@@ -215,7 +215,7 @@ impl Layout {
                 token_types: false,
                 keys: ["n_layers", "n_heads", "dim", "hidden_dim", "activation"],
             },
-            Architecture::Deberta | Architecture::DebertaV2 => return None,
+            Architecture::Deberta | Architecture::DebertaV2 | Architecture::Mpnet => return None,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! architecture. It is the reference the ONNX Runtime graphs are tested against, and the
 //! model that training updates.
 
+use super::mpnet::{MpnetConfig, MpnetForTokenClassification};
 use super::weights::canonical_name;
 use super::{Architecture, Encoder, Engine, ModelConfig, Output};
 use crate::encoder::EncoderInput;
@@ -26,6 +27,7 @@ enum Network {
     Deberta(Box<DebertaForTokenClassification>),
     DebertaV2(Box<DebertaV2ForTokenClassification>),
     Electra(Box<ElectraForTokenClassification>),
+    Mpnet(Box<MpnetForTokenClassification>),
 }
 
 /// How [`TorchModel::load_weights`] treats weights the file does not have.
@@ -84,6 +86,17 @@ impl TorchModel {
             Architecture::Electra => Network::Electra(Box::new(
                 ElectraForTokenClassification::new(&root, &arch_config(raw, src)?)?,
             )),
+            Architecture::Mpnet => {
+                let c: MpnetConfig = arch_config(raw, src)?;
+                if let Some(act) = MpnetForTokenClassification::unsupported_activation(&c) {
+                    return Err(LoadError::Invalid {
+                        path: src.clone(),
+                        message: format!("hidden_act {act:?}: newsgraph's MPNet runs gelu only"),
+                    }
+                    .into());
+                }
+                Network::Mpnet(Box::new(MpnetForTokenClassification::new(&root, &c)))
+            }
         };
         let casing = if config.casing {
             let word = vs
@@ -171,6 +184,7 @@ impl TorchModel {
                 m.forward_t(ids, Some(mask), None, None, embeds, train)
                     .logits
             }
+            Network::Mpnet(m) => m.forward_t(ids, mask, embeds, train),
         })
     }
 
@@ -375,7 +389,7 @@ fn add_safetensors_format(path: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::NerModel;
 
@@ -417,7 +431,7 @@ mod tests {
 
     /// Writes a model folder with random weights (N(0, 0.5), seeded, every variable) and a
     /// WordPiece vocabulary whose padding token is id 1, as RoBERTa's is.
-    fn write_random(dir: &Path, model_type: &str) {
+    pub(crate) fn write_random(dir: &Path, model_type: &str) {
         use tokenizers::models::wordpiece::WordPiece;
         let mut vocab: Vec<String> = ["[UNK]", "[PAD]", "[CLS]", "[SEP]"]
             .map(String::from)
@@ -445,6 +459,52 @@ mod tests {
         model
             .save(dir, &tokenizer, false, serde_json::json!({}))
             .unwrap();
+    }
+
+    #[test]
+    fn mpnet_runs_on_rust_bert_and_padding_changes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("mpnet");
+        write_random(&dir, "mpnet");
+        // No ONNX Runtime graph for MPNet's relative attention: auto picks rust-bert.
+        let model = NerModel::load(&dir).unwrap();
+        assert_eq!(model.engine(), Engine::RustBert);
+        let row: Vec<i32> = vec![2, 9, 17, 5, 30, 3];
+        let alone = {
+            let mut input = EncoderInput::new(1, 6);
+            input.ids = row.clone();
+            input.mask = vec![1; 6];
+            model.logits(&input).unwrap()
+        };
+        // The same row right-padded to 10 next to a full row: padding is masked (in the
+        // attention bias, which also carries the relative positions), so its logits do not
+        // change.
+        let mut input = EncoderInput::new(2, 10);
+        input.ids = (0..20).map(|i| 4 + (i * 7 % (VOCAB as i32 - 4))).collect();
+        input.mask = vec![1; 20];
+        input.ids[10..16].copy_from_slice(&row);
+        input.ids[16..].fill(1);
+        input.mask[16..].fill(0);
+        let padded = model.logits(&input).unwrap();
+        let n = LABELS.len();
+        let spread = alone.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(spread > 0.5, "logits near zero ({spread})");
+        for (a, p) in alone.iter().zip(&padded[10 * n..16 * n]) {
+            assert!(
+                (a - p).abs() < 1e-4,
+                "{alone:?} vs {:?}",
+                &padded[10 * n..16 * n]
+            );
+        }
+        // Word order reaches the network: the same words in another order score differently.
+        let mut input = EncoderInput::new(1, 6);
+        input.ids = vec![2, 17, 9, 5, 30, 3];
+        input.mask = vec![1; 6];
+        let swapped = model.logits(&input).unwrap();
+        let moved = (0..n)
+            .map(|l| (swapped[2 * n + l] - alone[n + l]).abs())
+            .fold(0f32, f32::max);
+        assert!(moved > 1e-3, "word 9 scores the same at positions 1 and 2");
     }
 
     #[test]
