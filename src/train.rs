@@ -384,25 +384,7 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
     let tokenizer = TextTokenizer::from_dir(&config.encoder)?;
     let mut model = initial_model(config, &labels)?;
 
-    let mut examples = examples(&config.train, &tokenizer, &labels, config.window)?;
-    if !config.transfer.is_empty() && config.teacher.is_none() {
-        return Err(Error::Setting(
-            "transfer texts are labelled by a teacher: give a teacher model too".into(),
-        ));
-    }
-    examples.extend(transfer_examples(
-        &config.transfer,
-        &tokenizer,
-        config.window,
-    )?);
-    let teacher_agreement = match &config.teacher {
-        Some(distill) => {
-            distill.check()?;
-            teach(distill, &mut examples, &tokenizer, &labels, config.device)?;
-            Some(agreement(&examples, labels.len()))
-        }
-        None => None,
-    };
+    let (examples, teacher_agreement) = training_examples(config, &tokenizer, &labels)?;
     let steps_per_epoch = examples
         .len()
         .div_ceil(config.batch_size)
@@ -428,7 +410,6 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
         seconds: 0.0,
     };
     let mut best_f1 = -1.0;
-    let scratch = config.out.with_extension("last");
     for epoch in 1..=config.epochs {
         let batches = bucketed_batches(
             &examples,
@@ -446,29 +427,71 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
             &mut step,
             &mut progress,
         )?;
-        // Score exactly what would ship: save (f16), load back, run the pipeline.
-        model.save(&scratch, &tokenizer, true, serde_json::json!({}))?;
-        let pipeline = scoring_pipeline(&scratch)?;
-        let scores = evaluate(&pipeline, &config.dev)?;
-        if !config.held_out.is_empty() {
-            report.held_out.push(evaluate(&pipeline, &config.held_out)?);
-        }
-        drop(pipeline);
-        let f1 = scores.overall().f1();
-        report.epochs.push(scores);
-        let keep = match config.keep {
-            Keep::BestDev => f1 > best_f1,
-            Keep::Last => epoch == config.epochs,
-        };
-        best_f1 = best_f1.max(f1);
-        if keep {
-            report.best_epoch = epoch;
-            model.save(&config.out, &tokenizer, true, serde_json::json!({}))?;
-        }
+        score_epoch(config, &model, &tokenizer, epoch, &mut best_f1, &mut report)?;
     }
-    let _ = std::fs::remove_dir_all(&scratch);
+    let _ = std::fs::remove_dir_all(config.out.with_extension("last"));
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The training windows: the labelled documents', then the transfer texts'; with a teacher, its
+/// logits on each of them and its agreement with the gold labels.
+fn training_examples(
+    config: &TrainConfig,
+    tokenizer: &TextTokenizer,
+    labels: &LabelSet,
+) -> Result<(Vec<Example>, Option<f64>)> {
+    let mut examples = examples(&config.train, tokenizer, labels, config.window)?;
+    let Some(distill) = &config.teacher else {
+        if !config.transfer.is_empty() {
+            return Err(Error::Setting(
+                "transfer texts are labelled by a teacher: give a teacher model too".into(),
+            ));
+        }
+        return Ok((examples, None));
+    };
+    distill.check()?;
+    examples.extend(transfer_examples(
+        &config.transfer,
+        tokenizer,
+        config.window,
+    )?);
+    teach(distill, &mut examples, tokenizer, labels, config.device)?;
+    let agreement = agreement(&examples, labels.len());
+    Ok((examples, Some(agreement)))
+}
+
+/// Scores the epoch's model exactly as it would ship (saved as f16 in a scratch folder,
+/// loaded back, the pipeline run over dev and the held-out documents) into `report`, and
+/// saves it to `config.out` when it is the one to keep.
+fn score_epoch(
+    config: &TrainConfig,
+    model: &TorchModel,
+    tokenizer: &TextTokenizer,
+    epoch: usize,
+    best_f1: &mut f64,
+    report: &mut TrainReport,
+) -> Result<()> {
+    let scratch = config.out.with_extension("last");
+    model.save(&scratch, tokenizer, true, serde_json::json!({}))?;
+    let pipeline = scoring_pipeline(&scratch)?;
+    let scores = evaluate(&pipeline, &config.dev)?;
+    if !config.held_out.is_empty() {
+        report.held_out.push(evaluate(&pipeline, &config.held_out)?);
+    }
+    drop(pipeline);
+    let f1 = scores.overall().f1();
+    report.epochs.push(scores);
+    let keep = match config.keep {
+        Keep::BestDev => f1 > *best_f1,
+        Keep::Last => epoch == config.epochs,
+    };
+    *best_f1 = best_f1.max(f1);
+    if keep {
+        report.best_epoch = epoch;
+        model.save(&config.out, tokenizer, true, serde_json::json!({}))?;
+    }
+    Ok(())
 }
 
 /// Fills each example's `soft` with the teacher's logits at its scored positions. The
@@ -482,20 +505,7 @@ fn teach(
 ) -> Result<()> {
     let dir = &distill.model;
     let config = ModelConfig::from_dir(dir)?;
-    // The teacher's index of each student label (the same labels, in any order).
-    let theirs = config.labels.names();
-    let perm: Vec<usize> = labels
-        .names()
-        .iter()
-        .filter_map(|n| theirs.iter().position(|t| t == n))
-        .collect();
-    if perm.len() != labels.len() || theirs.len() != labels.len() {
-        return Err(Error::Setting(format!(
-            "teacher {}: its labels {theirs:?} are not the student's {:?}",
-            dir.display(),
-            labels.names()
-        )));
-    }
+    let perm = label_order(&config.labels, labels, dir)?;
     let teacher_tok = TextTokenizer::from_dir(dir)?;
     let to_teacher = id_map(tokenizer, &teacher_tok);
     let weights = ["model.safetensors", "rust_model.ot"]
@@ -511,19 +521,7 @@ fn teach(
     for chunk in order.chunks(32) {
         let mut mapped = Vec::with_capacity(chunk.len());
         for &i in chunk {
-            let ids = examples[i]
-                .ids
-                .iter()
-                .map(|&id| match to_teacher.get(id as usize) {
-                    Some(&t) if t >= 0 => Ok(t),
-                    _ => Err(Error::Setting(format!(
-                        "teacher {}: the student's word piece {:?} is not in its vocabulary \
-                         (distillation needs the same word pieces)",
-                        dir.display(),
-                        tokenizer.inner().id_to_token(id as u32).unwrap_or_default()
-                    ))),
-                })
-                .collect::<Result<Vec<i64>>>()?;
+            let ids = teacher_ids(&examples[i].ids, &to_teacher, tokenizer, dir)?;
             mapped.push(Example {
                 ids,
                 casing: examples[i].casing.clone(),
@@ -575,6 +573,45 @@ fn agreement(examples: &[Example], n: usize) -> f64 {
         }
     }
     right as f64 / all.max(1) as f64
+}
+
+/// The teacher's index of each student label (the same labels, in any order).
+fn label_order(teacher: &LabelSet, student: &LabelSet, dir: &Path) -> Result<Vec<usize>> {
+    let theirs = teacher.names();
+    let perm: Vec<usize> = student
+        .names()
+        .iter()
+        .filter_map(|n| theirs.iter().position(|t| t == n))
+        .collect();
+    if perm.len() != student.len() || theirs.len() != student.len() {
+        return Err(Error::Setting(format!(
+            "teacher {}: its labels {theirs:?} are not the student's {:?}",
+            dir.display(),
+            student.names()
+        )));
+    }
+    Ok(perm)
+}
+
+/// An example's ids in the teacher's vocabulary (`to_teacher` from [`id_map`]), or an error
+/// naming the first word piece the teacher does not have.
+fn teacher_ids(
+    ids: &[i64],
+    to_teacher: &[i64],
+    tokenizer: &TextTokenizer,
+    dir: &Path,
+) -> Result<Vec<i64>> {
+    ids.iter()
+        .map(|&id| match to_teacher.get(id as usize) {
+            Some(&t) if t >= 0 => Ok(t),
+            _ => Err(Error::Setting(format!(
+                "teacher {}: the student's word piece {:?} is not in its vocabulary \
+                 (distillation needs the same word pieces)",
+                dir.display(),
+                tokenizer.inner().id_to_token(id as u32).unwrap_or_default()
+            ))),
+        })
+        .collect()
 }
 
 /// The teacher's id of each student id (-1 where it has none): the special tokens by role,
