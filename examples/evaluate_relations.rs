@@ -104,45 +104,10 @@ fn run() -> Result<()> {
 fn run_kbp37(args: &Args, file: &Path, model: &RelationModel) -> Result<()> {
     let examples = kbp37::read(file).context("reading --kbp37")?;
     let started = Instant::now();
-    let pairs: Vec<Pair> = examples
-        .iter()
-        .map(|e| Pair {
-            text: &e.text,
-            e1: e.e1,
-            e2: e.e2,
-        })
-        .collect();
-    // KBP37's label set: every class but loc:located_in.
-    let kbp37_class = |c: &Option<kbp37::Directed>| {
-        c.is_none_or(|d| d.kind != newsgraph::RelationKind::LocLocatedIn)
-    };
-    let predictions: Vec<Option<kbp37::Directed>> = model
-        .probs(&pairs)?
-        .into_iter()
-        .map(|p| {
-            let p = p.unwrap_or_default();
-            model
-                .classes()
-                .iter()
-                .zip(&p)
-                .filter(|(c, _)| kbp37_class(c))
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .and_then(|(c, _)| *c)
-        })
-        .collect();
+    let predictions = kbp37_predictions(&examples, model)?;
     let seconds = started.elapsed().as_secs_f64();
     if let Some(path) = &args.predictions {
-        let mut out = std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        );
-        for (e, p) in examples.iter().zip(&predictions) {
-            let relation = p.map_or("no_relation".to_string(), |d| d.name());
-            writeln!(
-                out,
-                "{}",
-                serde_json::json!({"id": e.id, "relation": relation})
-            )?;
-        }
+        write_kbp37_predictions(path, &examples, &predictions)?;
     }
     let scores = Scores::new(
         examples
@@ -183,6 +148,59 @@ fn run_kbp37(args: &Args, file: &Path, model: &RelationModel) -> Result<()> {
             "micro_f1": percent(micro_f1),
         }),
     );
+    Ok(())
+}
+
+/// The model's most probable KBP37 class of each example (every class but
+/// loc:located_in, which KBP37 does not have; `None`: no relation).
+fn kbp37_predictions(
+    examples: &[kbp37::Example],
+    model: &RelationModel,
+) -> Result<Vec<Option<kbp37::Directed>>> {
+    let pairs: Vec<Pair> = examples
+        .iter()
+        .map(|e| Pair {
+            text: &e.text,
+            e1: e.e1,
+            e2: e.e2,
+        })
+        .collect();
+    let kbp37_class = |c: &Option<kbp37::Directed>| {
+        c.is_none_or(|d| d.kind != newsgraph::RelationKind::LocLocatedIn)
+    };
+    Ok(model
+        .probs(&pairs)?
+        .into_iter()
+        .map(|p| {
+            let p = p.unwrap_or_default();
+            model
+                .classes()
+                .iter()
+                .zip(&p)
+                .filter(|(c, _)| kbp37_class(c))
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .and_then(|(c, _)| *c)
+        })
+        .collect())
+}
+
+/// `--predictions`: one JSON line per example, its id and predicted relation.
+fn write_kbp37_predictions(
+    path: &Path,
+    examples: &[kbp37::Example],
+    predictions: &[Option<kbp37::Directed>],
+) -> Result<()> {
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    for (e, p) in examples.iter().zip(predictions) {
+        let relation = p.map_or("no_relation".to_string(), |d| d.name());
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"id": e.id, "relation": relation})
+        )?;
+    }
     Ok(())
 }
 
