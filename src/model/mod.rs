@@ -79,7 +79,8 @@ impl Architecture {
 
     /// Hugging Face's class name of the architecture's token classifier (`architectures` in a
     /// saved `config.json`).
-    pub fn token_classifier(self) -> &'static str {
+    #[cfg(feature = "torch")]
+    pub(crate) fn token_classifier(self) -> &'static str {
         match self {
             Architecture::Bert => "BertForTokenClassification",
             Architecture::DistilBert => "DistilBertForTokenClassification",

@@ -4,8 +4,9 @@
 //! and every layer's attention scores get a learned bias per head for the relative distance of
 //! the two tokens, looked up in 32 log-spaced buckets (one table shared by all layers, computed
 //! once per forward pass). Weight names and numerics follow Hugging Face transformers'
-//! `MPNetForTokenClassification` (checked against it; see the model card of a folder trained
-//! from it). No token types.
+//! `MPNetForTokenClassification`: on `all-mpnet-base-v2` with a random head, the logits of two
+//! padded sentences equal transformers 4.44's (checked by hand, see the README's engines). No
+//! token types.
 
 use serde::Deserialize;
 use tch::nn::{self, Module};
