@@ -12,7 +12,7 @@ use crate::decode::LabelSet;
 use crate::error::{Error, Result};
 use crate::eval::{chunks, evaluate, Scores};
 use crate::model::torch::{Missing, TorchModel};
-use crate::model::ModelConfig;
+use crate::model::{weights_file, ModelConfig};
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::segment::{cut_quality, sentence_starts, windows};
 use crate::tokenize::{TextTokenizer, Tokens};
@@ -294,20 +294,17 @@ struct Batch {
     labelled: usize,
 }
 
+/// `batch` as tensors, each row padded to the longest.
 fn batch_tensors(batch: &[&Example], pad: i64, device: Device) -> Batch {
     let t = batch.iter().map(|e| e.ids.len()).max().unwrap_or(0);
-    let b = batch.len();
-    let mut ids = vec![pad; b * t];
-    let mut mask = vec![0i64; b * t];
-    let mut casing = vec![0i64; b * t];
-    let mut labels = vec![-100i64; b * t];
+    let (ids, mask, casing) = input_tensors(
+        batch.iter().map(|e| (&e.ids[..], &e.casing[..])),
+        pad,
+        device,
+    );
+    let labels = padded(batch.iter().map(|e| &e.labels[..]), t, -100);
     let (mut scored, mut soft) = (Vec::new(), Vec::new());
     for (r, e) in batch.iter().enumerate() {
-        let n = e.ids.len();
-        ids[r * t..r * t + n].copy_from_slice(&e.ids);
-        mask[r * t..r * t + n].fill(1);
-        casing[r * t..r * t + n].copy_from_slice(&e.casing);
-        labels[r * t..r * t + n].copy_from_slice(&e.labels);
         scored.extend(
             e.scored
                 .iter()
@@ -318,22 +315,53 @@ fn batch_tensors(batch: &[&Example], pad: i64, device: Device) -> Batch {
         soft.extend_from_slice(&e.soft);
     }
     let labelled = labels.iter().filter(|&&l| l != -100).count();
-    let shape = [b as i64, t as i64];
-    let mk = |v: &[i64]| Tensor::from_slice(v).view(shape).to_device(device);
     let soft = (!soft.is_empty() && !scored.is_empty()).then(|| {
         Tensor::from_slice(&soft)
             .view([scored.len() as i64, -1])
             .to_device(device)
     });
     Batch {
-        ids: mk(&ids),
-        mask: mk(&mask),
-        casing: mk(&casing),
-        gold: mk(&labels),
+        ids,
+        mask,
+        casing,
+        gold: Tensor::from_slice(&labels)
+            .view([batch.len() as i64, t as i64])
+            .to_device(device),
         scored: Tensor::from_slice(&scored).to_device(device),
         soft,
         labelled,
     }
+}
+
+/// `[rows, longest]` ids (padded with `pad`), attention mask and casing of `(ids, casing)` rows.
+fn input_tensors<'a>(
+    rows: impl Iterator<Item = (&'a [i64], &'a [i64])> + Clone,
+    pad: i64,
+    device: Device,
+) -> (Tensor, Tensor, Tensor) {
+    let t = rows.clone().map(|(ids, _)| ids.len()).max().unwrap_or(0);
+    let b = rows.clone().count() as i64;
+    let mk = |v: Vec<i64>| Tensor::from_slice(&v).view([b, t as i64]).to_device(device);
+    let ones = vec![1; t];
+    (
+        mk(padded(rows.clone().map(|(ids, _)| ids), t, pad)),
+        mk(padded(
+            rows.clone().map(|(ids, _)| &ones[..ids.len()]),
+            t,
+            0,
+        )),
+        mk(padded(rows.map(|(_, casing)| casing), t, 0)),
+    )
+}
+
+/// The rows one after another, each filled with `fill` to length `t`.
+fn padded<'a>(rows: impl Iterator<Item = &'a [i64]>, t: usize, fill: i64) -> Vec<i64> {
+    let mut out = Vec::new();
+    for row in rows {
+        out.extend_from_slice(row);
+        out.resize(out.len() + t - row.len(), fill);
+    }
+    out
 }
 
 /// Length-bucketed batches of at most `steps` × `batch` items: shuffled, sorted by length
@@ -508,31 +536,22 @@ fn teach(
     let perm = label_order(&config.labels, labels, dir)?;
     let teacher_tok = TextTokenizer::from_dir(dir)?;
     let to_teacher = id_map(tokenizer, &teacher_tok);
-    let weights = ["model.safetensors", "rust_model.ot"]
-        .iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file())
-        .ok_or_else(|| Error::input(dir.display().to_string(), "no weights"))?;
     let mut teacher = TorchModel::build(config, device)?;
-    teacher.load_weights(&weights, Missing::Error)?;
+    teacher.load_weights(&weights_file(dir)?, Missing::Error)?;
     let pad = teacher_tok.pad_id() as i64;
     let mut order: Vec<usize> = (0..examples.len()).collect();
     order.sort_by_key(|&i| examples[i].ids.len());
     for chunk in order.chunks(32) {
-        let mut mapped = Vec::with_capacity(chunk.len());
-        for &i in chunk {
-            let ids = teacher_ids(&examples[i].ids, &to_teacher, tokenizer, dir)?;
-            mapped.push(Example {
-                ids,
-                casing: examples[i].casing.clone(),
-                labels: examples[i].labels.clone(),
-                scored: vec![false; examples[i].ids.len()],
-                soft: Vec::new(),
-            });
-        }
-        let refs: Vec<&Example> = mapped.iter().collect();
-        let b = batch_tensors(&refs, pad, device);
-        let logits = tch::no_grad(|| teacher.logits(&b.ids, &b.mask, &b.casing, false))?;
+        let mapped = chunk
+            .iter()
+            .map(|&i| teacher_ids(&examples[i].ids, &to_teacher, tokenizer, dir))
+            .collect::<Result<Vec<_>>>()?;
+        let rows = mapped
+            .iter()
+            .zip(chunk)
+            .map(|(ids, &i)| (&ids[..], &examples[i].casing[..]));
+        let (ids, mask, casing) = input_tensors(rows, pad, device);
+        let logits = tch::no_grad(|| teacher.logits(&ids, &mask, &casing, false))?;
         let [_, seq, n] = logits.size()[..] else {
             return Err(Error::Model(
                 "teacher logits are not [batch, seq, labels]".into(),
@@ -657,12 +676,7 @@ fn initial_model(config: &TrainConfig, labels: &LabelSet) -> Result<TorchModel> 
     model_config.raw["architectures"] =
         serde_json::json!([model_config.architecture.token_classifier()]);
     let mut model = TorchModel::build(model_config, config.device)?;
-    let weights = ["model.safetensors", "rust_model.ot"]
-        .iter()
-        .map(|n| config.encoder.join(n))
-        .find(|p| p.is_file())
-        .ok_or_else(|| Error::input(config.encoder.display().to_string(), "no weights"))?;
-    model.load_weights(&weights, Missing::FreshHead)?;
+    model.load_weights(&weights_file(&config.encoder)?, Missing::FreshHead)?;
     model.set_window(config.window);
     Ok(model)
 }
@@ -757,6 +771,24 @@ fn scoring_pipeline(dir: &Path) -> Result<Pipeline> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_are_padded_to_the_longest_with_a_mask_over_the_real_tokens() {
+        let rows = [
+            (&[5i64, 6][..], &[1i64, 2][..]),
+            (&[7, 8, 9][..], &[3, 4, 5][..]),
+        ];
+        let (ids, mask, casing) = input_tensors(rows.iter().copied(), 0, Device::Cpu);
+        let flat = |t: &Tensor| Vec::<i64>::try_from(&t.view([-1])).unwrap();
+        assert_eq!(ids.size(), [2, 3]);
+        assert_eq!(flat(&ids), [5, 6, 0, 7, 8, 9]);
+        assert_eq!(flat(&mask), [1, 1, 0, 1, 1, 1]);
+        assert_eq!(flat(&casing), [1, 2, 0, 3, 4, 5]);
+        assert_eq!(
+            padded([&[1i64][..], &[]].into_iter(), 2, -100),
+            [1, -100, -100, -100]
+        );
+    }
 
     #[test]
     fn the_teacher_gives_its_logits_at_the_scored_positions_in_the_students_label_order() {

@@ -239,7 +239,7 @@ fn read_json(path: &Path, what: &'static str) -> Result<Value> {
 }
 
 /// Where a model's weights come from.
-fn weights_file(dir: &Path) -> Result<PathBuf> {
+pub(crate) fn weights_file(dir: &Path) -> Result<PathBuf> {
     for name in ["model.safetensors", "rust_model.ot"] {
         let p = dir.join(name);
         if p.is_file() {
