@@ -21,6 +21,20 @@ ARTICLES = {
 }
 
 
+def run_job(inp, out, *args):
+    """The job in local[2] mode; its summary line."""
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+    run = subprocess.run(
+        [sys.executable, str(JOB), str(inp), str(out), "--master", "local[2]", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 def test_spark_local_job_writes_what_the_pipeline_gives(tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     import pyspark  # noqa: F401  (installed by scripts/test-python.sh: a missing one fails here)
@@ -30,16 +44,7 @@ def test_spark_local_job_writes_what_the_pipeline_gives(tmp_path):
     for k, v in ARTICLES.items():
         (corpus / f"{k}.txt").write_text(v)
     out = tmp_path / "out"
-    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
-    run = subprocess.run(
-        [sys.executable, str(JOB), str(corpus), str(out), "--master", "local[2]", "--engine", "onnx-int8-rows"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    summary = run_job(corpus, out, "--engine", "onnx-int8-rows")
     assert summary["articles"] == 3 and summary["failed"] == 0
 
     nlp = newsgraph.Pipeline(engine="onnx-int8-rows")
@@ -62,3 +67,16 @@ def test_spark_local_job_writes_what_the_pipeline_gives(tmp_path):
     docs = pq.read_table(out / "documents").to_pylist()
     assert sorted(d["id"] for d in docs) == ["a", "b", "c"]
     assert all(d["error"] is None for d in docs)
+
+
+def test_an_article_that_fails_is_a_row_with_its_error_and_is_counted(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text(
+        json.dumps({"id": "good", "text": ARTICLES["b"]}) + "\n" + json.dumps({"id": "bad", "text": None}) + "\n"
+    )
+    summary = run_job(articles, tmp_path / "out", "--no-relation-model")
+    assert summary["articles"] == 2 and summary["failed"] == 1
+    docs = {d["id"]: d for d in pq.read_table(tmp_path / "out" / "documents").to_pylist()}
+    assert docs["bad"]["error"] == "bad: the text is null" and docs["bad"]["entities"] is None
+    assert docs["good"]["error"] is None and "Kyiv" in [e["text"] for e in docs["good"]["entities"]]
