@@ -10,8 +10,10 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use newsgraph::conll::{hold_out, ConllDocument};
-use newsgraph::train::{train, Distill, Keep, Progress, TrainConfig, TrainReport};
+use newsgraph::train::{train, Keep, Progress, TrainConfig, TrainReport};
 use std::path::PathBuf;
+
+mod common;
 
 #[derive(Parser)]
 #[command(about = "Fine-tune a NER model on CoNLL data")]
@@ -66,16 +68,8 @@ struct Args {
     /// Use only the first N training documents (quick trials).
     #[arg(long)]
     max_docs: Option<usize>,
-    /// A trained NER model to distil from (its label distributions join the loss); it must have
-    /// the student's labels and word pieces (e.g. an MPNet model for a MiniLM student).
-    #[arg(long)]
-    teacher: Option<PathBuf>,
-    /// The teacher term's share of the loss (with --teacher).
-    #[arg(long, default_value_t = 0.5)]
-    distill_weight: f64,
-    /// Softmax temperature of the distillation term (with --teacher).
-    #[arg(long, default_value_t = 2.0)]
-    distill_temperature: f64,
+    #[command(flatten)]
+    distill: common::DistillArgs,
     /// Unlabelled articles for the teacher to label (directories of .txt files, JSON Lines or
     /// text files, as `extract` reads them); with --teacher.
     #[arg(long, num_args = 1..)]
@@ -83,6 +77,9 @@ struct Args {
     /// Use only the first N transfer articles.
     #[arg(long)]
     transfer_limit: Option<usize>,
+    /// Label smoothing of the cross-entropy on the gold labels (0: none; 0.1 is common).
+    #[arg(long, default_value_t = 0.0)]
+    label_smoothing: f64,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -132,12 +129,9 @@ fn main() -> Result<()> {
         casing: !args.no_casing,
         device,
         max_steps_per_epoch: args.max_steps,
-        teacher: args.teacher.as_ref().map(|model| Distill {
-            model: model.clone(),
-            weight: args.distill_weight,
-            temperature: args.distill_temperature,
-        }),
+        teacher: args.distill.distill(),
         transfer: transfer_texts(&args)?,
+        label_smoothing: args.label_smoothing,
     };
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template(
@@ -192,7 +186,7 @@ fn transfer_texts(args: &Args) -> Result<Vec<String>> {
     if args.transfer.is_empty() {
         return Ok(Vec::new());
     }
-    if args.teacher.is_none() {
+    if args.distill.teacher.is_none() {
         bail!("--transfer needs --teacher (the teacher labels the transfer articles)");
     }
     newsgraph::input::read_paths(args.transfer.clone())

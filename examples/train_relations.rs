@@ -17,8 +17,10 @@
 //! first N layers.
 use anyhow::{Context, Result};
 use clap::Parser;
-use newsgraph::train_relations::{train_relations, Distill, RelationTrainConfig};
+use newsgraph::train_relations::{train_relations, RelationTrainConfig};
 use std::path::PathBuf;
+
+mod common;
 
 #[derive(Parser)]
 struct Args {
@@ -71,15 +73,8 @@ struct Args {
     /// Keep only the encoder's first N layers (a shallower, faster model).
     #[arg(long)]
     layers: Option<usize>,
-    /// A relation model to distil from (its probabilities join the loss).
-    #[arg(long)]
-    teacher: Option<PathBuf>,
-    /// The teacher term's share of the loss (with --teacher).
-    #[arg(long, default_value_t = 0.5)]
-    distill_weight: f64,
-    /// Softmax temperature of the distillation term (with --teacher).
-    #[arg(long, default_value_t = 2.0)]
-    distill_temperature: f64,
+    #[command(flatten)]
+    distill: common::DistillArgs,
     /// Use only the first N training examples (quick trials).
     #[arg(long)]
     max_train: Option<usize>,
@@ -123,11 +118,7 @@ fn main() -> Result<()> {
         resume: args.resume.map(|r| (r, args.done)),
         max_steps_per_epoch: args.max_steps,
         layers: args.layers,
-        teacher: args.teacher.map(|model| Distill {
-            model,
-            weight: args.distill_weight,
-            temperature: args.distill_temperature,
-        }),
+        teacher: args.distill.distill(),
     };
     let report = train_relations(&config, |p| {
         if p.step % 20 == 0 || p.step == p.steps {

@@ -66,6 +66,9 @@ pub struct TrainConfig {
     /// Texts without labels that the teacher labels for the student (its distributions are the
     /// only loss on them); needs `teacher`.
     pub transfer: Vec<String>,
+    /// Label smoothing of the cross-entropy on the gold labels, 0 … 1 (0: none): the target
+    /// puts this much of its mass evenly over all labels.
+    pub label_smoothing: f64,
 }
 
 /// Knowledge distillation (Hinton et al. 2015): the loss is `(1 − weight) × the loss of the
@@ -405,6 +408,12 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
             "window must be at least 16, batch_size and epochs at least 1".into(),
         ));
     }
+    if !(0.0..1.0).contains(&config.label_smoothing) {
+        return Err(Error::Setting(format!(
+            "label_smoothing must be in [0, 1), not {}",
+            config.label_smoothing
+        )));
+    }
     tch::manual_seed(config.seed as i64);
     let types = entity_types(&config.train);
     let type_refs: Vec<&str> = types.iter().map(String::as_str).collect();
@@ -726,7 +735,7 @@ fn train_epoch(
                 None,
                 tch::Reduction::Mean,
                 -100,
-                0.0,
+                config.label_smoothing,
             )
         });
         let teacher_loss = match (&config.teacher, &b.soft) {

@@ -91,3 +91,31 @@ pub fn exit_on_error(run: impl FnOnce() -> anyhow::Result<()>) {
         std::process::exit(2);
     }
 }
+
+/// Knowledge distillation settings of `train_ner` and `train_relations`.
+#[derive(Args)]
+pub struct DistillArgs {
+    /// A trained model of the same task to distil from (its label distributions join the loss).
+    /// NER: it must have the student's labels and word pieces (e.g. an MPNet model for a MiniLM
+    /// student).
+    #[arg(long)]
+    pub teacher: Option<PathBuf>,
+    /// The teacher term's share of the loss (with --teacher).
+    #[arg(long, default_value_t = 0.5)]
+    pub distill_weight: f64,
+    /// Softmax temperature of the distillation term (with --teacher).
+    #[arg(long, default_value_t = 2.0)]
+    pub distill_temperature: f64,
+}
+
+#[cfg(feature = "torch")]
+impl DistillArgs {
+    /// The distillation settings, when a teacher is given.
+    pub fn distill(&self) -> Option<newsgraph::train::Distill> {
+        self.teacher.clone().map(|model| newsgraph::train::Distill {
+            model,
+            weight: self.distill_weight,
+            temperature: self.distill_temperature,
+        })
+    }
+}
