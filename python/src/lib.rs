@@ -298,96 +298,103 @@ fn arrow_articles(batch: &RecordBatch) -> PyResult<Vec<Result<Article, Failure>>
 /// (`start`, `end`) and character offsets (`char_start`, `char_end`), as in the JSON; a
 /// temporal `value` is a string (numbers as JSON writes them, "80000.0").
 fn document_schema() -> Schema {
-    // Signed integers: Spark and pandas have no unsigned 64-bit type.
-    let u = |n: &str| Field::new(n, DataType::Int64, false);
-    let u_opt = |n: &str| Field::new(n, DataType::Int64, true);
-    let s = |n: &str| Field::new(n, DataType::Utf8, false);
-    let s_opt = |n: &str| Field::new(n, DataType::Utf8, true);
-    let f = |n: &str| Field::new(n, DataType::Float32, false);
-    let list = |n: &str, fields: Vec<Field>| {
-        Field::new(
-            n,
-            DataType::List(Arc::new(Field::new(
-                "item",
-                DataType::Struct(Fields::from(fields)),
-                false,
-            ))),
-            true,
-        )
-    };
     Schema::new(vec![
-        s("id"),
-        s_opt("error"),
-        u_opt("text_len"),
-        s_opt("title"),
-        s_opt("date"),
-        list(
-            "entities",
-            vec![
-                s("text"),
-                s("label"),
-                s("kind"),
-                u("start"),
-                u("end"),
-                u("char_start"),
-                u("char_end"),
-                f("score"),
-                u_opt("cluster"),
-            ],
-        ),
-        list(
-            "clusters",
-            vec![
-                u("id"),
-                s("name"),
-                s("kind"),
-                Field::new(
-                    "mentions",
-                    DataType::List(Arc::new(Field::new("item", DataType::Int64, false))),
-                    false,
-                ),
-                f("salience"),
-            ],
-        ),
-        list(
-            "relations",
-            vec![
-                s("relation"),
-                u("head"),
-                u_opt("tail"),
-                s("head_text"),
-                s("tail_text"),
-                f("score"),
-                Field::new(
-                    "evidence",
-                    DataType::Struct(Fields::from(vec![u("start"), u("end")])),
-                    false,
-                ),
-            ],
-        ),
+        text("id"),
+        text_opt("error"),
+        int_opt("text_len"),
+        text_opt("title"),
+        text_opt("date"),
+        list("entities", entity_fields()),
+        list("clusters", cluster_fields()),
+        list("relations", relation_fields()),
         list(
             "quotes",
             vec![
-                s("text"),
-                u("start"),
-                u("end"),
-                u_opt("speaker"),
-                s_opt("speaker_text"),
+                text("text"),
+                int("start"),
+                int("end"),
+                int_opt("speaker"),
+                text_opt("speaker_text"),
             ],
         ),
         list(
             "temporal",
             vec![
-                s("text"),
-                s("label"),
-                s_opt("value"),
-                s_opt("unit"),
-                u("start"),
-                u("end"),
+                text("text"),
+                text("label"),
+                text_opt("value"),
+                text_opt("unit"),
+                int("start"),
+                int("end"),
             ],
         ),
-        list("skipped", vec![u("start"), u("end"), s("reason")]),
+        list("skipped", vec![int("start"), int("end"), text("reason")]),
     ])
+}
+
+fn entity_fields() -> Vec<Field> {
+    vec![
+        text("text"),
+        text("label"),
+        text("kind"),
+        int("start"),
+        int("end"),
+        int("char_start"),
+        int("char_end"),
+        float("score"),
+        int_opt("cluster"),
+    ]
+}
+
+fn cluster_fields() -> Vec<Field> {
+    let mentions = DataType::List(Arc::new(Field::new("item", DataType::Int64, false)));
+    vec![
+        int("id"),
+        text("name"),
+        text("kind"),
+        Field::new("mentions", mentions, false),
+        float("salience"),
+    ]
+}
+
+fn relation_fields() -> Vec<Field> {
+    let evidence = DataType::Struct(Fields::from(vec![int("start"), int("end")]));
+    vec![
+        text("relation"),
+        int("head"),
+        int_opt("tail"),
+        text("head_text"),
+        text("tail_text"),
+        float("score"),
+        Field::new("evidence", evidence, false),
+    ]
+}
+
+// Signed integers: Spark and pandas have no unsigned 64-bit type.
+fn int(name: &str) -> Field {
+    Field::new(name, DataType::Int64, false)
+}
+
+fn int_opt(name: &str) -> Field {
+    Field::new(name, DataType::Int64, true)
+}
+
+fn text(name: &str) -> Field {
+    Field::new(name, DataType::Utf8, false)
+}
+
+fn text_opt(name: &str) -> Field {
+    Field::new(name, DataType::Utf8, true)
+}
+
+fn float(name: &str) -> Field {
+    Field::new(name, DataType::Float32, false)
+}
+
+/// A nullable list of non-null structs with `fields`.
+fn list(name: &str, fields: Vec<Field>) -> Field {
+    let item = Field::new("item", DataType::Struct(Fields::from(fields)), false);
+    Field::new(name, DataType::List(Arc::new(item)), true)
 }
 
 /// Articles from a str, or an iterable of str / dict items (ids default to the position).
