@@ -422,17 +422,15 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
     let mut model = initial_model(config, &labels)?;
 
     let (examples, teacher_agreement) = training_examples(config, &tokenizer, &labels)?;
-    let steps_per_epoch = examples
-        .len()
-        .div_ceil(config.batch_size)
-        .min(config.max_steps_per_epoch.unwrap_or(usize::MAX));
-    let total_steps = steps_per_epoch * config.epochs;
-    let mut step = Step {
-        done: 0,
-        total: total_steps,
-        warmup: ((total_steps as f64) * config.warmup).max(1.0),
-        pad: tokenizer.pad_id() as i64,
-    };
+    let (mut step, steps_per_epoch) = Step::schedule(
+        examples.len(),
+        config.batch_size,
+        config.max_steps_per_epoch,
+        config.epochs,
+        config.warmup,
+        0,
+        tokenizer.pad_id() as i64,
+    );
     let mut opt = nn::AdamW {
         wd: config.weight_decay,
         ..Default::default()
@@ -700,6 +698,31 @@ pub(crate) struct Step {
 }
 
 impl Step {
+    /// The clock of `epochs` passes over `examples` in batches of `batch` (at most `max_steps`
+    /// per pass), warm-up over the first `warmup` share of the steps, `done_epochs` passes
+    /// already made (a resumed run); and the steps per pass.
+    pub(crate) fn schedule(
+        examples: usize,
+        batch: usize,
+        max_steps: Option<usize>,
+        epochs: usize,
+        warmup: f64,
+        done_epochs: usize,
+        pad: i64,
+    ) -> (Self, usize) {
+        let per_epoch = examples
+            .div_ceil(batch)
+            .min(max_steps.unwrap_or(usize::MAX));
+        let total = per_epoch * epochs;
+        let step = Step {
+            done: per_epoch * done_epochs,
+            total,
+            warmup: (total as f64 * warmup).max(1.0),
+            pad,
+        };
+        (step, per_epoch)
+    }
+
     /// One optimizer step on `loss` at the scheduled learning rate (peak `peak`), gradients
     /// clipped at 1.0; returns the loss.
     pub(crate) fn take(&mut self, opt: &mut nn::Optimizer, peak: f64, loss: &Tensor) -> f64 {

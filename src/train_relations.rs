@@ -413,17 +413,15 @@ pub fn train_relations(
         kbp37: encode_all(&config.dev, &encoder, &tokenizer)?,
         conll04: encode_conll04(&config.conll04_dev, &encoder, &tokenizer)?,
     };
-    let steps_per_epoch = train
-        .len()
-        .div_ceil(config.batch_size)
-        .min(config.max_steps_per_epoch.unwrap_or(usize::MAX));
-    let total_steps = steps_per_epoch * config.epochs;
-    let mut step = Step {
-        done: steps_per_epoch * start_epoch,
-        total: total_steps,
-        warmup: ((total_steps as f64) * config.warmup).max(1.0),
-        pad: tokenizer.pad_id() as i64,
-    };
+    let (mut step, steps_per_epoch) = Step::schedule(
+        train.len(),
+        config.batch_size,
+        config.max_steps_per_epoch,
+        config.epochs,
+        config.warmup,
+        start_epoch,
+        tokenizer.pad_id() as i64,
+    );
     let mut opt = nn::AdamW {
         wd: config.weight_decay,
         ..Default::default()
