@@ -117,7 +117,8 @@ impl EpochScores {
 pub struct RelationReport {
     /// Per epoch.
     pub epochs: Vec<EpochScores>,
-    /// The epoch saved to `out`.
+    /// The epoch saved to `out` (0 on a resumed run none of whose epochs beat the model the
+    /// earlier epochs kept there).
     pub best_epoch: usize,
     /// Wall time.
     pub seconds: f64,
@@ -434,7 +435,7 @@ pub fn train_relations(
         seconds: 0.0,
         skipped,
     };
-    let mut best = -1.0;
+    let mut best = kept_score(config, &bert_config, &dev, step.pad)?;
     for epoch in start_epoch + 1..=config.epochs {
         let batches = bucketed_batches(&train, config.batch_size, steps_per_epoch, &mut rng, |e| {
             e.0.ids.len()
@@ -461,6 +462,22 @@ pub fn train_relations(
     net.vs.freeze();
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// What a new epoch must beat to replace the model in `out`: on a resumed run, the dev score
+/// of the model the earlier epochs kept there (scored again); otherwise nothing.
+fn kept_score(
+    config: &RelationTrainConfig,
+    bert_config: &BertConfig,
+    dev: &DevSets,
+    pad: i64,
+) -> Result<f64> {
+    if config.resume.is_none() || !config.out.join("model.safetensors").is_file() {
+        return Ok(f64::NEG_INFINITY);
+    }
+    let kept = Net::new(bert_config, classes().len() as i64, config.device);
+    init(&kept, bert_config, &config.out, config.device)?;
+    Ok(score_epoch(config, &kept, dev, pad, 0)?.selection())
 }
 
 /// The network's config: the encoder's, with `layers` applied.
@@ -691,19 +708,18 @@ mod tests {
     use crate::relation::model::{Pair, RelationModel};
     use crate::Engine;
 
-    /// A random tiny relation model saved by training's own `save` runs on ONNX Runtime (graph
-    /// without a head, head in Rust) with the probabilities of the libtorch network.
-    #[test]
-    fn the_saved_model_runs_on_onnx_runtime_like_the_trained_network() {
-        let tmp = tempfile::tempdir().unwrap();
+    /// A tiny random relation network (seed 3), its config and a 38-piece tokenizer (written
+    /// to `dir`).
+    fn tiny_net(dir: &Path) -> (Net, serde_json::Value, TextTokenizer) {
         let mut vocab: Vec<String> = ["[PAD]", "[unused0]", "[unused1]", "[unused2]", "[unused3]"]
             .into_iter()
             .chain(["[UNK]", "[CLS]", "[SEP]"])
             .map(String::from)
             .collect();
         vocab.extend((0..30).map(|i| format!("w{i}")));
-        std::fs::write(tmp.path().join("vocab.txt"), vocab.join("\n") + "\n").unwrap();
-        let tokenizer = TextTokenizer::from_dir(tmp.path()).unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("vocab.txt"), vocab.join("\n") + "\n").unwrap();
+        let tokenizer = TextTokenizer::from_dir(dir).unwrap();
         let raw = serde_json::json!({
             "model_type": "bert", "vocab_size": vocab.len(), "hidden_size": 16,
             "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 24,
@@ -722,6 +738,66 @@ mod tests {
                 v.copy_(&r);
             }
         });
+        (net, raw, tokenizer)
+    }
+
+    #[test]
+    fn a_resumed_epoch_that_does_not_beat_the_kept_model_leaves_it_in_place() {
+        let tmp = tempfile::tempdir().unwrap();
+        let encoder = tmp.path().join("encoder");
+        let (net, raw, tokenizer) = tiny_net(&encoder);
+        save(&net, &raw, &tokenizer, (32, None), &encoder).unwrap();
+        let data = crate::kbp37::parse(concat!(
+            "0\t\" <e1> w1 w2 </e1> w3 <e2> w4 </e2> w5 \"\nper:employee_of(e1,e2)\n\n",
+            "1\t\" <e2> w6 </e2> w7 <e1> w8 w9 </e1> \"\nper:employee_of(e2,e1)\n\n",
+            "2\t\" w10 <e1> w11 </e1> w12 <e2> w13 </e2> \"\nno_relation\n",
+        ))
+        .unwrap();
+        let out = tmp.path().join("out");
+        let mut config = RelationTrainConfig {
+            encoder,
+            train: data.clone(),
+            dev: data,
+            conll04_train: Vec::new(),
+            conll04_repeat: 0,
+            conll04_dev: Vec::new(),
+            out: out.clone(),
+            epochs: 1,
+            batch_size: 2,
+            lr: 1e-3,
+            warmup: 0.1,
+            weight_decay: 0.01,
+            max_len: 32,
+            context: None,
+            seed: 1,
+            device: Device::Cpu,
+            resume: None,
+            max_steps_per_epoch: None,
+            layers: None,
+            teacher: None,
+        };
+        assert_eq!(train_relations(&config, |_| {}).unwrap().best_epoch, 1);
+        // Epoch 2 learns nothing (learning rate 0): its network is epoch 1's, its score the
+        // kept model's, which does not beat it.
+        config.resume = Some((out.with_extension("epoch-1"), 1));
+        config.epochs = 2;
+        config.lr = 0.0;
+        let resumed = train_relations(&config, |_| {}).unwrap();
+        assert_eq!(resumed.epochs.len(), 1);
+        assert_eq!(resumed.epochs[0].epoch, 2);
+        assert_eq!(resumed.best_epoch, 0, "{resumed:?}");
+        assert!(out
+            .with_extension("epoch-2")
+            .join("model.safetensors")
+            .is_file());
+    }
+
+    /// A random tiny relation model saved by training's own `save` runs on ONNX Runtime (graph
+    /// without a head, head in Rust) with the probabilities of the libtorch network.
+    #[test]
+    fn the_saved_model_runs_on_onnx_runtime_like_the_trained_network() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (net, raw, tokenizer) = tiny_net(tmp.path());
         let dir = tmp.path().join("rel");
         save(&net, &raw, &tokenizer, (32, None), &dir).unwrap();
         // The folder holds f16 weights: compare with the network holding them too.
