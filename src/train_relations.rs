@@ -606,22 +606,7 @@ fn relation_classes(dir: &Path) -> Result<Option<Vec<Option<Directed>>>> {
     let raw: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?)
             .map_err(|e| Error::input(path.display().to_string(), e.to_string()))?;
-    let ng = &raw["newsgraph"];
-    if ng["task"] != "relation" {
-        return Ok(None);
-    }
-    let invalid = |message: String| LoadError::Invalid {
-        path: path.clone(),
-        message,
-    };
-    ng["classes"]
-        .as_array()
-        .ok_or_else(|| invalid("no newsgraph.classes".into()))?
-        .iter()
-        .map(|c| Directed::parse(c.as_str().unwrap_or("")))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map(Some)
-        .map_err(|e| invalid(format!("newsgraph.classes: {e}")).into())
+    crate::relation::model::relation_classes(&raw, &path)
 }
 
 /// Starts the network from a folder: a pretrained encoder (fresh head), or a relation model,

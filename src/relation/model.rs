@@ -11,7 +11,7 @@ use crate::kbp37::Directed;
 use crate::model::{onnx, weights::Weights, Architecture, Engine};
 use crate::tokenize::TextTokenizer;
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Pairs per forward pass.
 pub(crate) const BATCH: usize = 64;
@@ -193,6 +193,84 @@ pub struct RelationModel {
     pad: u32,
 }
 
+/// What a relation model's `config.json` says: the encoder's architecture, the classes and
+/// the input length.
+struct RelationConfig {
+    raw: Value,
+    path: PathBuf,
+    architecture: Architecture,
+    classes: Vec<Option<Directed>>,
+    max_len: usize,
+}
+
+impl RelationConfig {
+    fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join("config.json");
+        let invalid = |message: String| LoadError::Invalid {
+            path: path.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let raw: Value =
+            serde_json::from_str(&text).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
+        let Some(classes) = relation_classes(&raw, &path)? else {
+            return Err(invalid(
+                "not a relation model (newsgraph.task is not \"relation\"; a NER model loads with NerModel)"
+                    .into(),
+            )
+            .into());
+        };
+        let model_type = raw.get("model_type").and_then(Value::as_str).unwrap_or("");
+        let architecture = Architecture::from_model_type(model_type)
+            .ok_or_else(|| invalid(format!("unknown model_type {model_type:?}")))?;
+        let max_len = raw["newsgraph"]
+            .get("max_len")
+            .and_then(Value::as_u64)
+            .unwrap_or(96) as usize;
+        Ok(RelationConfig {
+            raw,
+            path,
+            architecture,
+            classes,
+            max_len,
+        })
+    }
+}
+
+/// The classes of a model config (`path` names it in errors); `None` when it is not a
+/// relation model (`newsgraph.task` is not "relation").
+pub(crate) fn relation_classes(raw: &Value, path: &Path) -> Result<Option<Vec<Option<Directed>>>> {
+    let ng = &raw["newsgraph"];
+    if ng["task"] != "relation" {
+        return Ok(None);
+    }
+    let invalid = |message: String| LoadError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    ng["classes"]
+        .as_array()
+        .ok_or_else(|| invalid("no newsgraph.classes".into()))?
+        .iter()
+        .map(|c| Directed::parse(c.as_str().unwrap_or("")))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map(Some)
+        .map_err(|e| invalid(format!("newsgraph.classes: {e}")).into())
+}
+
+/// The classifier over the two concatenated entity-start vectors: its `[classes, 2 × hidden]`
+/// weight, its bias and the hidden size.
+fn classifier_head(weights: &Weights, classes: usize) -> Result<(Vec<f32>, Vec<f32>, usize)> {
+    let w = weights.get("classifier.weight")?;
+    let hidden = w.shape.get(1).copied().unwrap_or(0) / 2;
+    let weight = weights
+        .shaped("classifier.weight", &[classes, 2 * hidden])?
+        .data
+        .clone();
+    let bias = weights.shaped("classifier.bias", &[classes])?.data.clone();
+    Ok((weight, bias, hidden))
+}
+
 impl std::fmt::Debug for RelationModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RelationModel")
@@ -221,54 +299,15 @@ impl RelationModel {
                 )))
             }
         };
-        let cfg_path = dir.join("config.json");
-        let invalid = |message: String| LoadError::Invalid {
-            path: cfg_path.clone(),
-            message,
-        };
-        let text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?;
-        let raw: Value =
-            serde_json::from_str(&text).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
-        let ng = raw.get("newsgraph");
-        if ng.and_then(|n| n.get("task")).and_then(Value::as_str) != Some("relation") {
-            return Err(invalid(
-                "not a relation model (newsgraph.task is not \"relation\"; a NER model loads with NerModel)"
-                    .into(),
-            )
-            .into());
-        }
-        let model_type = raw.get("model_type").and_then(Value::as_str).unwrap_or("");
-        let architecture = Architecture::from_model_type(model_type)
-            .ok_or_else(|| invalid(format!("unknown model_type {model_type:?}")))?;
-        let classes = ng
-            .and_then(|n| n.get("classes"))
-            .and_then(Value::as_array)
-            .ok_or_else(|| invalid("no newsgraph.classes".into()))?
-            .iter()
-            .map(|c| Directed::parse(c.as_str().unwrap_or("")))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| invalid(format!("newsgraph.classes: {e}")))?;
-        let max_len = ng
-            .and_then(|n| n.get("max_len"))
-            .and_then(Value::as_u64)
-            .unwrap_or(96) as usize;
+        let config = RelationConfig::read(dir)?;
         let tokenizer = TextTokenizer::from_dir(dir)?;
-        let pairs = PairEncoder::new(&tokenizer, max_len)?;
-        let weights = Weights::read(&dir.join("model.safetensors"), architecture.prefix())?;
-        let w = weights.get("classifier.weight")?;
-        let hidden = w.shape.get(1).copied().unwrap_or(0) / 2;
-        let weight = weights
-            .shaped("classifier.weight", &[classes.len(), 2 * hidden])?
-            .data
-            .clone();
-        let bias = weights
-            .shaped("classifier.bias", &[classes.len()])?
-            .data
-            .clone();
+        let pairs = PairEncoder::new(&tokenizer, config.max_len)?;
+        let weights = Weights::read(&dir.join("model.safetensors"), config.architecture.prefix())?;
+        let (weight, bias, hidden) = classifier_head(&weights, config.classes.len())?;
         let spec = onnx::GraphSpec {
-            raw: &raw,
-            source: &cfg_path,
-            architecture,
+            raw: &config.raw,
+            source: &config.path,
+            architecture: config.architecture,
             casing: false,
             labels: None,
         };
@@ -278,7 +317,7 @@ impl RelationModel {
             tokenizer,
             pairs,
             encoder,
-            classes,
+            classes: config.classes,
             weight,
             bias,
             hidden,
