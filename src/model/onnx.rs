@@ -1076,13 +1076,8 @@ impl Builder {
             Precision::F32 => {
                 let w = format!("{name}.w");
                 self.f32(&w, &[qkv.inp, qkv.out], &qkv.weight)?;
-                self.node(
-                    "Attention",
-                    MS_DOMAIN,
-                    &[x, &w, &b, "mask_index"],
-                    &[&out],
-                    heads,
-                )?;
+                let inputs = [x, &w, &b, "mask_index"];
+                self.node("Attention", MS_DOMAIN, &inputs, &[&out], heads)?;
             }
             Precision::Int8Rows => {
                 let (xq, xs) = self.quantize_rows(name, x)?;
@@ -1091,19 +1086,9 @@ impl Builder {
                     let part = format!("{name}.{part}");
                     qkv_names.push(self.matmul_rows(&part, (&xq, &xs), l, false)?);
                 }
-                self.node(
-                    "MultiHeadAttention",
-                    MS_DOMAIN,
-                    &[
-                        &qkv_names[0],
-                        &qkv_names[1],
-                        &qkv_names[2],
-                        &b,
-                        "mask_index",
-                    ],
-                    &[&out],
-                    heads,
-                )?;
+                let [q, k, v] = [0, 1, 2].map(|i| qkv_names[i].as_str());
+                let inputs = [q, k, v, &b, "mask_index"];
+                self.node("MultiHeadAttention", MS_DOMAIN, &inputs, &[&out], heads)?;
             }
             Precision::Int8 => {
                 let (q, scales) = qkv.quantize(self.qmax);
@@ -1111,20 +1096,16 @@ impl Builder {
                 self.initializer(&w, &[qkv.inp, qkv.out], &q)?;
                 self.f32(&s, &[qkv.out], &scales)?;
                 let [xq, xs, xz] = ["xq", "xs", "xz"].map(|v| format!("{name}.{v}"));
+                let quantized = [xq.as_str(), &xs, &xz];
                 self.node(
                     "DynamicQuantizeLinear",
                     ONNX_DOMAIN,
                     &[x],
-                    &[&xq, &xs, &xz],
+                    &quantized,
                     vec![],
                 )?;
-                self.node(
-                    "QAttention",
-                    MS_DOMAIN,
-                    &[&xq, &w, &b, &xs, &s, "mask_index", &xz],
-                    &[&out],
-                    heads,
-                )?;
+                let inputs = [xq.as_str(), &w, &b, &xs, &s, "mask_index", &xz];
+                self.node("QAttention", MS_DOMAIN, &inputs, &[&out], heads)?;
             }
         }
         Ok(out)
