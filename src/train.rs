@@ -299,12 +299,13 @@ struct Batch {
 
 /// `batch` as tensors, each row padded to the longest.
 fn batch_tensors(batch: &[&Example], pad: i64, device: Device) -> Batch {
-    let t = batch.iter().map(|e| e.ids.len()).max().unwrap_or(0);
     let (ids, mask, casing) = input_tensors(
         batch.iter().map(|e| (&e.ids[..], &e.casing[..])),
         pad,
         device,
     );
+    let shape = ids.size();
+    let t = shape[1] as usize;
     let labels = padded(batch.iter().map(|e| &e.labels[..]), t, -100);
     let (mut scored, mut soft) = (Vec::new(), Vec::new());
     for (r, e) in batch.iter().enumerate() {
@@ -328,7 +329,7 @@ fn batch_tensors(batch: &[&Example], pad: i64, device: Device) -> Batch {
         mask,
         casing,
         gold: Tensor::from_slice(&labels)
-            .view([batch.len() as i64, t as i64])
+            .view(shape.as_slice())
             .to_device(device),
         scored: Tensor::from_slice(&scored).to_device(device),
         soft,

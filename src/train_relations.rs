@@ -603,9 +603,7 @@ fn score_epoch(
 /// The classes of a relation model folder; `None` for a plain encoder folder.
 fn relation_classes(dir: &Path) -> Result<Option<Vec<Option<Directed>>>> {
     let path = dir.join("config.json");
-    let raw: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?)
-            .map_err(|e| Error::input(path.display().to_string(), e.to_string()))?;
+    let raw = crate::model::read_json(&path, "model configuration")?;
     crate::relation::model::relation_classes(&raw, &path)
 }
 

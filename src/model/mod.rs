@@ -220,7 +220,8 @@ fn parse_id2label(raw: &Value) -> Result<LabelSet, String> {
     LabelSet::new(names).map_err(|e| format!("not a BIO, IOB1 or BIOES label set: {e}"))
 }
 
-fn read_json(path: &Path, what: &'static str) -> Result<Value> {
+/// A JSON file (`what` names it when it is missing).
+pub(crate) fn read_json(path: &Path, what: &'static str) -> Result<Value> {
     if !path.is_file() {
         return Err(LoadError::MissingFile {
             path: path.to_path_buf(),

@@ -8,7 +8,7 @@ use crate::encoder::{softmax, Encoder, EncoderInput, Output};
 use crate::entity::EntityKind;
 use crate::error::{Error, LoadError, Result};
 use crate::kbp37::Directed;
-use crate::model::{onnx, weights::Weights, Architecture, Engine};
+use crate::model::{onnx, read_json, weights::Weights, Architecture, Engine};
 use crate::tokenize::TextTokenizer;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -210,9 +210,7 @@ impl RelationConfig {
             path: path.clone(),
             message,
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let raw: Value =
-            serde_json::from_str(&text).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
+        let raw = read_json(&path, "relation model configuration")?;
         let Some(classes) = relation_classes(&raw, &path)? else {
             return Err(invalid(
                 "not a relation model (newsgraph.task is not \"relation\"; a NER model loads with NerModel)"
