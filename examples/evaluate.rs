@@ -11,8 +11,11 @@ mod common;
 use anyhow::{Context, Result};
 use clap::Parser;
 use common::PipelineArgs;
+use newsgraph::conll::ConllDocument;
+use newsgraph::eval::{evaluate_where, mention_texts, Scores};
 use newsgraph::Pipeline;
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -27,6 +30,11 @@ struct Args {
     /// evenly over it): the honest estimate of a model trained on the rest.
     #[arg(long)]
     held_out: Option<usize>,
+    /// Also score the entities whose text is no mention in these CoNLL files (the model's
+    /// training data; the scored file's --held-out documents are not counted as seen): names
+    /// the model has to recognise from context and form, as in later news.
+    #[arg(long, num_args = 1..)]
+    unseen_in: Vec<PathBuf>,
 }
 
 fn main() {
@@ -47,8 +55,12 @@ fn run() -> Result<()> {
     let started = Instant::now();
     let scores = newsgraph::eval::evaluate(&pipeline, &docs)?;
     let secs = started.elapsed().as_secs_f64();
+    let unseen = unseen_scores(&args, &pipeline, &docs)?;
     let tokens: usize = docs.iter().map(|d| d.token_count()).sum();
     println!("{}", scores.table());
+    if let Some(u) = &unseen {
+        println!("names unseen in training:\n{}", u.table());
+    }
     println!(
         "{} documents, {tokens} tokens in {secs:.1} s: {:.0} tokens/s",
         docs.len(),
@@ -62,9 +74,39 @@ fn run() -> Result<()> {
     json["decoding"] = format!("{:?}", args.pipeline.decoding)
         .to_lowercase()
         .into();
+    json["unseen"] = unseen.map(|u| u.to_json()).into();
     json["tokens"] = tokens.into();
     json["seconds"] = ((secs * 100.0).round() / 100.0).into();
     json["tokens_per_s"] = (tokens as f64 / secs).round().into();
     println!("{json}");
     Ok(())
+}
+
+/// With `--unseen-in`: the scores on the entities whose text is no mention there.
+fn unseen_scores(
+    args: &Args,
+    pipeline: &Pipeline,
+    docs: &[ConllDocument],
+) -> Result<Option<Scores>> {
+    if args.unseen_in.is_empty() {
+        return Ok(None);
+    }
+    let mut seen = HashSet::new();
+    for path in &args.unseen_in {
+        let mut train = newsgraph::conll::read(path)
+            .with_context(|| format!("reading --unseen-in {}", path.display()))?;
+        if let (Some(n), true) = (args.held_out, same_file(path, &args.file)) {
+            train = newsgraph::conll::hold_out(train, n).0;
+        }
+        seen.extend(mention_texts(&train));
+    }
+    let scores = evaluate_where(pipeline, docs, |tokens| !seen.contains(&tokens.join(" ")))?;
+    Ok(Some(scores))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }

@@ -6,6 +6,9 @@
 //!     --train ../shared/data/conll2003/eng.train --dev ../shared/data/conll2003/eng.testa \
 //!     --out models/newsgraph-ner-minilm
 //! ```
+//!
+//! Each epoch is also saved with f32 weights to `OUT.epoch-N` (the previous one removed);
+//! `--resume OUT.epoch-N --done N` continues a run with the same settings.
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -62,6 +65,12 @@ struct Args {
     /// libtorch threads (0 = libtorch's default).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// A saved epoch folder (`OUT.epoch-N`) to continue from, with the run's other settings.
+    #[arg(long, requires = "done")]
+    resume: Option<PathBuf>,
+    /// Epochs the resumed folder has done.
+    #[arg(long, requires = "resume")]
+    done: Option<usize>,
     /// Stop each epoch after N steps (quick trials).
     #[arg(long)]
     max_steps: Option<usize>,
@@ -80,6 +89,10 @@ struct Args {
     /// Label smoothing of the cross-entropy on the gold labels (0: none; 0.1 is common).
     #[arg(long, default_value_t = 0.0)]
     label_smoothing: f64,
+    /// Mention replacement: each epoch, each entity mention is replaced with this probability
+    /// by another training mention of its type (0: none; not with --teacher).
+    #[arg(long, default_value_t = 0.0)]
+    mention_swap: f64,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -132,6 +145,8 @@ fn main() -> Result<()> {
         teacher: args.distill.distill(),
         transfer: transfer_texts(&args)?,
         label_smoothing: args.label_smoothing,
+        mention_swap: args.mention_swap,
+        resume: args.resume.clone().zip(args.done),
     };
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template(
@@ -218,33 +233,44 @@ fn show_progress(bar: &ProgressBar, p: &Progress) {
 
 /// Each epoch's dev and held-out tables (stderr), then one JSON line of the kept epoch.
 fn print_report(config: &TrainConfig, report: &TrainReport) {
+    let first = report.first_epoch;
     for (i, s) in report.epochs.iter().enumerate() {
         if !config.dev.is_empty() {
-            eprintln!("dev after epoch {}:\n{}", i + 1, s.table());
+            eprintln!("dev after epoch {}:\n{}", first + i, s.table());
         }
         if let Some(h) = report.held_out.get(i) {
-            eprintln!("held out after epoch {}:\n{}", i + 1, h.table());
+            eprintln!("held out after epoch {}:\n{}", first + i, h.table());
         }
     }
     let kept = report.best_epoch;
-    eprintln!(
-        "epoch {kept} saved to {}; {:.0} s",
-        config.out.display(),
-        report.seconds
-    );
+    if kept == 0 {
+        eprintln!(
+            "no epoch of this run beat the model in {}; left in place; {:.0} s",
+            config.out.display(),
+            report.seconds
+        );
+    } else {
+        eprintln!(
+            "epoch {kept} saved to {}; {:.0} s",
+            config.out.display(),
+            report.seconds
+        );
+    }
     let f1s = |v: &[newsgraph::eval::Scores]| {
         v.iter()
             .map(|s| (s.overall().f1() * 100.0).round() / 100.0)
             .collect::<Vec<_>>()
     };
+    let at = kept.checked_sub(first);
     println!(
         "{}",
         serde_json::json!({
             "kept_epoch": kept,
+            "first_epoch": first,
             "seconds": report.seconds.round(),
             "teacher_agreement": report.teacher_agreement,
-            "dev": (!config.dev.is_empty()).then(|| report.epochs[kept - 1].to_json()),
-            "held_out": report.held_out.get(kept - 1).map(|s| s.to_json()),
+            "dev": at.filter(|_| !config.dev.is_empty()).map(|i| report.epochs[i].to_json()),
+            "held_out": at.and_then(|i| report.held_out.get(i)).map(|s| s.to_json()),
             "dev_f1_per_epoch": (!config.dev.is_empty()).then(|| f1s(&report.epochs)),
             "held_out_f1_per_epoch": f1s(&report.held_out),
         })

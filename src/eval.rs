@@ -187,6 +187,17 @@ fn round2(x: f64) -> f64 {
 /// Runs the pipeline on CoNLL documents (as [`ConllDocument::text`] lays them out), maps the
 /// entities back to the gold tokens (every token an entity overlaps) and scores them.
 pub fn evaluate(pipeline: &Pipeline, docs: &[ConllDocument]) -> Result<Scores> {
+    evaluate_where(pipeline, docs, |_| true)
+}
+
+/// [`evaluate`] on the gold and predicted entities whose tokens `keep` accepts, e.g. names
+/// not seen in training ([`mention_texts`]): how a model does on names it has to recognise
+/// from their context and form alone.
+pub fn evaluate_where(
+    pipeline: &Pipeline,
+    docs: &[ConllDocument],
+    keep: impl Fn(&[String]) -> bool,
+) -> Result<Scores> {
     let laid_out: Vec<(String, TokenSpans)> = docs.iter().map(|d| d.text()).collect();
     let articles: Vec<Article> = laid_out
         .iter()
@@ -198,12 +209,12 @@ pub fn evaluate(pipeline: &Pipeline, docs: &[ConllDocument]) -> Result<Scores> {
     for ((doc, (_, spans)), result) in docs.iter().zip(&laid_out).zip(results) {
         let result = result?;
         for (sentence, token_spans) in doc.sentences.iter().zip(spans) {
-            let gold = chunks(&sentence.tags);
+            let mut gold = chunks(&sentence.tags);
             let (s0, s1) = match (token_spans.first(), token_spans.last()) {
                 (Some(a), Some(b)) => (a.0, b.1),
                 _ => continue,
             };
-            let predicted: Vec<Chunk> = result
+            let mut predicted: Vec<Chunk> = result
                 .entities
                 .iter()
                 .filter(|e| e.start < s1 && e.end > s0)
@@ -221,10 +232,25 @@ pub fn evaluate(pipeline: &Pipeline, docs: &[ConllDocument]) -> Result<Scores> {
                     })
                 })
                 .collect();
+            let kept = |c: &Chunk| sentence.tokens.get(c.start..c.end).is_some_and(&keep);
+            gold.retain(kept);
+            predicted.retain(kept);
             scores.add(&gold, &predicted);
         }
     }
     Ok(scores)
+}
+
+/// The text of every entity mention in `docs` (tokens joined by single spaces).
+pub fn mention_texts(docs: &[ConllDocument]) -> std::collections::HashSet<String> {
+    docs.iter()
+        .flat_map(|d| &d.sentences)
+        .flat_map(|s| {
+            chunks(&s.tags)
+                .into_iter()
+                .filter_map(|c| Some(s.tokens.get(c.start..c.end)?.join(" ")))
+        })
+        .collect()
 }
 
 #[cfg(test)]

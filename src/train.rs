@@ -23,6 +23,8 @@ use std::time::Instant;
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, Tensor};
 
+mod augment;
+
 /// Settings of a training run.
 #[derive(Debug, Clone)]
 pub struct TrainConfig {
@@ -69,6 +71,16 @@ pub struct TrainConfig {
     /// Label smoothing of the cross-entropy on the gold labels, 0 … 1 (0: none): the target
     /// puts this much of its mass evenly over all labels.
     pub label_smoothing: f64,
+    /// Mention replacement, 0 … 1 (0: none): each epoch, each entity mention of the training
+    /// documents is replaced with this probability by a mention of the same type drawn from
+    /// them (each distinct mention equally likely). Not with a teacher, whose labels are
+    /// computed once for the unchanged windows.
+    pub mention_swap: f64,
+    /// Continue from a saved epoch: (its folder, the number of epochs it has done). Every
+    /// epoch is saved with f32 weights to `out.epoch-N` (the one before it removed), so a long
+    /// run can stop and go on; the optimizer's moments start afresh, and the learning rate
+    /// goes on where the schedule of `epochs` stands.
+    pub resume: Option<(PathBuf, usize)>,
 }
 
 /// Knowledge distillation (Hinton et al. 2015): the loss is `(1 − weight) × the loss of the
@@ -134,11 +146,15 @@ pub struct Progress {
 /// What a training run measured.
 #[derive(Debug, Clone)]
 pub struct TrainReport {
+    /// The epoch (from 1) of the first scores below: 1, or on a resumed run the first epoch
+    /// it made.
+    pub first_epoch: usize,
     /// Dev scores after each epoch (empty scores when there is no dev set).
     pub epochs: Vec<Scores>,
     /// Held-out scores after each epoch (empty when there are no held-out documents).
     pub held_out: Vec<Scores>,
-    /// The epoch (from 1) whose model was kept.
+    /// The epoch (from 1) whose model was kept; 0 on a resumed run none of whose epochs beat
+    /// the model kept in `out` before (with [`Keep::BestDev`]).
     pub best_epoch: usize,
     /// When distilling: the share of labelled training positions where the teacher's top label
     /// is the gold one (a check that it reads the student's windows right).
@@ -404,23 +420,14 @@ fn learning_rate(peak: f64, step: usize, warmup: f64, total: usize) -> f64 {
 /// Fine-tunes and keeps the model with the best dev F1 in `config.out` (weights as f16).
 pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result<TrainReport> {
     let started = Instant::now();
-    if config.window < 16 || config.batch_size == 0 || config.epochs == 0 {
-        return Err(Error::Setting(
-            "window must be at least 16, batch_size and epochs at least 1".into(),
-        ));
-    }
-    if !(0.0..1.0).contains(&config.label_smoothing) {
-        return Err(Error::Setting(format!(
-            "label_smoothing must be in [0, 1), not {}",
-            config.label_smoothing
-        )));
-    }
+    check(config)?;
     tch::manual_seed(config.seed as i64);
     let types = entity_types(&config.train);
     let type_refs: Vec<&str> = types.iter().map(String::as_str).collect();
     let labels = LabelSet::bio(&type_refs);
     let tokenizer = TextTokenizer::from_dir(&config.encoder)?;
     let mut model = initial_model(config, &labels)?;
+    let done = config.resume.as_ref().map_or(0, |r| r.1);
 
     let (examples, teacher_agreement) = training_examples(config, &tokenizer, &labels)?;
     let (mut step, steps_per_epoch) = Step::schedule(
@@ -429,7 +436,7 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
         config.max_steps_per_epoch,
         config.epochs,
         config.warmup,
-        0,
+        done,
         tokenizer.pad_id() as i64,
     );
     let mut opt = nn::AdamW {
@@ -437,18 +444,24 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
         ..Default::default()
     }
     .build(model.var_store(), config.lr)?;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed + done as u64);
     let mut report = TrainReport {
+        first_epoch: done + 1,
         epochs: Vec::new(),
         held_out: Vec::new(),
         best_epoch: 0,
         teacher_agreement,
         seconds: 0.0,
     };
-    let mut best_f1 = -1.0;
-    for epoch in 1..=config.epochs {
+    let mut best_f1 = kept_f1(config)?;
+    let mentions = (config.mention_swap > 0.0).then(|| augment::Mentions::collect(&config.train));
+    for epoch in done + 1..=config.epochs {
+        let swapped = match &mentions {
+            Some(m) => Some(swapped_examples(config, m, epoch, &tokenizer, &labels)?),
+            None => None,
+        };
         let batches = bucketed_batches(
-            &examples,
+            swapped.as_ref().unwrap_or(&examples),
             config.batch_size,
             steps_per_epoch,
             &mut rng,
@@ -464,10 +477,91 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
             &mut progress,
         )?;
         score_epoch(config, &model, &tokenizer, epoch, &mut best_f1, &mut report)?;
+        checkpoint(config, &model, &tokenizer, epoch)?;
     }
     let _ = std::fs::remove_dir_all(config.out.with_extension("last"));
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// An error naming the first setting of `config` out of its range.
+fn check(config: &TrainConfig) -> Result<()> {
+    let setting = |msg: String| Err(Error::Setting(msg));
+    if config.window < 16 || config.batch_size == 0 || config.epochs == 0 {
+        return setting("window must be at least 16, batch_size and epochs at least 1".into());
+    }
+    if !(0.0..1.0).contains(&config.label_smoothing) {
+        return setting(format!(
+            "label_smoothing must be in [0, 1), not {}",
+            config.label_smoothing
+        ));
+    }
+    if !(0.0..=1.0).contains(&config.mention_swap) {
+        return setting(format!(
+            "mention_swap must be in [0, 1], not {}",
+            config.mention_swap
+        ));
+    }
+    if config.mention_swap > 0.0 && config.teacher.is_some() {
+        return setting(
+            "mention_swap changes the training text each epoch; a teacher labels it once: \
+             use one or the other"
+                .into(),
+        );
+    }
+    match &config.resume {
+        Some((dir, done)) if *done == 0 || *done >= config.epochs => setting(format!(
+            "resume from {} after {done} epochs: it must have done 1 … {} of the {} epochs",
+            dir.display(),
+            config.epochs - 1,
+            config.epochs
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The windows of an epoch's training documents with their mentions swapped (`mentions`,
+/// [`TrainConfig::mention_swap`]); the draw depends on the seed and the epoch alone, so a
+/// resumed run sees what the whole run would have.
+fn swapped_examples(
+    config: &TrainConfig,
+    mentions: &augment::Mentions,
+    epoch: usize,
+    tokenizer: &TextTokenizer,
+    labels: &LabelSet,
+) -> Result<Vec<Example>> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed + epoch as u64);
+    let docs = mentions.swap(&config.train, config.mention_swap, &mut rng);
+    examples(&docs, tokenizer, labels, config.window)
+}
+
+/// Saves the epoch's model with f32 weights to `out.epoch-N`, for a resumed run, and removes
+/// the previous epoch's.
+fn checkpoint(
+    config: &TrainConfig,
+    model: &TorchModel,
+    tokenizer: &TextTokenizer,
+    epoch: usize,
+) -> Result<()> {
+    let dir = config.out.with_extension(format!("epoch-{epoch}"));
+    model.save(&dir, tokenizer, false, serde_json::json!({}))?;
+    let previous = config.out.with_extension(format!("epoch-{}", epoch - 1));
+    if previous.join("model.safetensors").is_file() {
+        std::fs::remove_dir_all(&previous).map_err(|e| Error::io(&previous, e))?;
+    }
+    Ok(())
+}
+
+/// What a new epoch's dev F1 must beat to replace the model in `out`: on a resumed run that
+/// keeps the best dev epoch, the dev score of the model kept there before (scored again);
+/// otherwise nothing.
+fn kept_f1(config: &TrainConfig) -> Result<f64> {
+    let kept = config.out.join("model.safetensors");
+    if config.resume.is_none() || config.keep != Keep::BestDev || !kept.is_file() {
+        return Ok(-1.0);
+    }
+    let pipeline = scoring_pipeline(&config.out)?;
+    Ok(evaluate(&pipeline, &config.dev)?.overall().f1())
 }
 
 /// The training windows: the labelled documents', then the transfer texts'; with a teacher, its
@@ -664,8 +758,23 @@ fn id_map(student: &TextTokenizer, teacher: &TextTokenizer) -> Vec<i64> {
     map
 }
 
-/// The base encoder of `config.encoder` with a fresh token-classification head for `labels`.
+/// The base encoder of `config.encoder` with a fresh token-classification head for `labels`;
+/// on a resumed run, the saved epoch's model, which must have those labels.
 fn initial_model(config: &TrainConfig, labels: &LabelSet) -> Result<TorchModel> {
+    if let Some((dir, _)) = &config.resume {
+        let saved = ModelConfig::from_dir(dir)?;
+        if saved.labels.names() != labels.names() {
+            return Err(Error::Setting(format!(
+                "resume from {}: its labels {:?} are not the training data's {:?}",
+                dir.display(),
+                saved.labels.names(),
+                labels.names()
+            )));
+        }
+        let mut model = TorchModel::build(saved, config.device)?;
+        model.load_weights(&weights_file(dir)?, Missing::Error)?;
+        return Ok(model);
+    }
     let cfg_path = config.encoder.join("config.json");
     let mut raw: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?,
@@ -871,6 +980,148 @@ mod tests {
         let wrong = LabelSet::bio(&["ORG"]);
         let err = teach(&distill, &mut examples, &tokenizer, &wrong, Device::Cpu).unwrap_err();
         assert!(err.to_string().contains("are not the student's"), "{err}");
+    }
+
+    /// Two documents of the tiny random model's vocabulary (words `w4` … `w39`), PER and LOC.
+    fn tiny_docs() -> Vec<ConllDocument> {
+        let sentence = |words: &[(&str, &str)]| crate::conll::Sentence {
+            tokens: words.iter().map(|w| w.0.to_string()).collect(),
+            tags: words.iter().map(|w| w.1.to_string()).collect(),
+        };
+        vec![
+            ConllDocument {
+                sentences: vec![
+                    sentence(&[
+                        ("w4", "I-PER"),
+                        ("w5", "I-PER"),
+                        ("w6", "O"),
+                        ("w7", "I-LOC"),
+                    ]),
+                    sentence(&[("w8", "O"), ("w9", "I-LOC"), ("w10", "O")]),
+                ],
+            },
+            ConllDocument {
+                sentences: vec![sentence(&[
+                    ("w11", "I-PER"),
+                    ("w12", "O"),
+                    ("w13", "I-LOC"),
+                ])],
+            },
+        ]
+    }
+
+    fn tiny_config(encoder: &Path, out: &Path) -> TrainConfig {
+        TrainConfig {
+            encoder: encoder.to_path_buf(),
+            train: tiny_docs(),
+            dev: tiny_docs(),
+            held_out: Vec::new(),
+            keep: Keep::Last,
+            out: out.to_path_buf(),
+            epochs: 2,
+            batch_size: 1,
+            lr: 1e-3,
+            warmup: 0.1,
+            weight_decay: 0.01,
+            window: 16,
+            seed: 3,
+            casing: true,
+            device: Device::Cpu,
+            max_steps_per_epoch: None,
+            teacher: None,
+            transfer: Vec::new(),
+            label_smoothing: 0.0,
+            mention_swap: 0.0,
+            resume: None,
+        }
+    }
+
+    #[test]
+    fn a_resumed_run_starts_from_the_saved_epoch_and_goes_on_counting() {
+        let tmp = tempfile::tempdir().unwrap();
+        let encoder = tmp.path().join("encoder");
+        crate::model::torch::tests::write_random(&encoder, "bert");
+        let out = tmp.path().join("out");
+        let mut config = tiny_config(&encoder, &out);
+        let report = train(&config, |_| {}).unwrap();
+        assert_eq!((report.first_epoch, report.epochs.len()), (1, 2));
+        assert_eq!(report.best_epoch, 2);
+        assert!(out
+            .with_extension("epoch-2")
+            .join("model.safetensors")
+            .is_file());
+        assert!(
+            !out.with_extension("epoch-1").exists(),
+            "the previous epoch is removed"
+        );
+        let kept = std::fs::read(out.join("model.safetensors")).unwrap();
+
+        // Epoch 3 learns nothing (learning rate 0): the model it keeps is epoch 2's, weight
+        // for weight, which it is only when it started from the saved epoch.
+        config.resume = Some((out.with_extension("epoch-2"), 2));
+        config.epochs = 3;
+        config.lr = 0.0;
+        let resumed = train(&config, |_| {}).unwrap();
+        assert_eq!((resumed.first_epoch, resumed.epochs.len()), (3, 1));
+        assert_eq!(resumed.best_epoch, 3);
+        assert!(std::fs::read(out.join("model.safetensors")).unwrap() == kept);
+        assert!(out.with_extension("epoch-3").is_dir());
+        assert!(!out.with_extension("epoch-2").exists());
+
+        // Keeping the best dev epoch: an epoch that only equals the kept model leaves it.
+        config.keep = Keep::BestDev;
+        config.resume = Some((out.with_extension("epoch-3"), 3));
+        config.epochs = 4;
+        let resumed = train(&config, |_| {}).unwrap();
+        assert_eq!(resumed.best_epoch, 0, "{resumed:?}");
+
+        config.resume = Some((out.with_extension("epoch-4"), 4));
+        let err = train(&config, |_| {}).unwrap_err().to_string();
+        assert!(
+            err.contains("after 4 epochs: it must have done 1 … 3 of the 4"),
+            "{err}"
+        );
+        config.epochs = 5;
+        config.train[1].sentences[0].tags[0] = "I-ORG".into();
+        let err = train(&config, |_| {}).unwrap_err().to_string();
+        assert!(err.contains("its labels") && err.contains("B-ORG"), "{err}");
+    }
+
+    #[test]
+    fn mention_swap_trains_on_other_names_and_is_refused_with_a_teacher() {
+        let tmp = tempfile::tempdir().unwrap();
+        let encoder = tmp.path().join("encoder");
+        crate::model::torch::tests::write_random(&encoder, "bert");
+        let mut config = tiny_config(&encoder, &tmp.path().join("out"));
+        config.mention_swap = 1.0;
+        let tokenizer = TextTokenizer::from_dir(&encoder).unwrap();
+        let labels = LabelSet::bio(&["PER", "LOC"]);
+        let mentions = augment::Mentions::collect(&config.train);
+        let plain = examples(&config.train, &tokenizer, &labels, 16).unwrap();
+        let differs = (1..=6).any(|epoch| {
+            let swapped = swapped_examples(&config, &mentions, epoch, &tokenizer, &labels).unwrap();
+            swapped
+                .iter()
+                .map(|e| &e.ids)
+                .ne(plain.iter().map(|e| &e.ids))
+        });
+        assert!(differs, "no epoch drew another name");
+        assert_eq!(train(&config, |_| {}).unwrap().epochs.len(), 2);
+
+        config.teacher = Some(Distill {
+            model: encoder.clone(),
+            weight: 0.5,
+            temperature: 2.0,
+        });
+        let err = train(&config, |_| {}).unwrap_err().to_string();
+        assert!(err.contains("use one or the other"), "{err}");
+        config.teacher = None;
+        config.mention_swap = 1.5;
+        let err = train(&config, |_| {}).unwrap_err().to_string();
+        assert!(
+            err.contains("mention_swap must be in [0, 1], not 1.5"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -357,3 +357,28 @@ fn html_view_marks_what_was_found() {
     assert!(docs.iter().map(|d| d.relations.len()).sum::<usize>() > 0);
     assert!(docs.iter().map(|d| d.quotes.len()).sum::<usize>() > 0);
 }
+
+#[test]
+fn evaluation_scores_the_entities_kept_and_finds_the_mentions_of_training_data() {
+    let conll = "-DOCSTART- O\n\nAngela I-PER\nMerkel I-PER\nmet O\nEmmanuel I-PER\nMacron I-PER\n\
+                 in O\nParis I-LOC\non O\nFriday O\n. O\n";
+    let docs = newsgraph::conll::parse(conll, "test").unwrap();
+    let seen = newsgraph::eval::mention_texts(&docs);
+    let want: HashSet<String> = ["Angela Merkel", "Emmanuel Macron", "Paris"]
+        .map(String::from)
+        .into();
+    assert_eq!(seen, want);
+    let pipeline = Pipeline::load(
+        &newsgraph::default_model_dir(),
+        PipelineOptions::default().relation_model(None),
+    )
+    .unwrap();
+    let all = newsgraph::eval::evaluate(&pipeline, &docs)
+        .unwrap()
+        .overall();
+    assert_eq!((all.correct, all.predicted, all.gold), (3, 3, 3));
+    let people = newsgraph::eval::evaluate_where(&pipeline, &docs, |t| t != ["Paris"]).unwrap();
+    let o = people.overall();
+    assert_eq!((o.correct, o.predicted, o.gold), (2, 2, 2));
+    assert!(!people.per_type.contains_key("LOC"), "{people:?}");
+}

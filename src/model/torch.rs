@@ -430,7 +430,8 @@ pub(crate) mod tests {
     }
 
     /// Writes a model folder with random weights (N(0, 0.5), seeded, every variable) and a
-    /// WordPiece vocabulary whose padding token is id 1, as RoBERTa's is.
+    /// WordPiece vocabulary (`w4` … `w39`, words split at spaces and punctuation) whose padding
+    /// token is id 1, as RoBERTa's is.
     pub(crate) fn write_random(dir: &Path, model_type: &str) {
         use tokenizers::models::wordpiece::WordPiece;
         let mut vocab: Vec<String> = ["[UNK]", "[PAD]", "[CLS]", "[SEP]"]
@@ -443,8 +444,9 @@ pub(crate) mod tests {
             .unk_token("[UNK]".into())
             .build()
             .unwrap();
-        let tokenizer =
-            TextTokenizer::new(tokenizers::Tokenizer::new(wp), &dir.join("vocab.txt")).unwrap();
+        let mut inner = tokenizers::Tokenizer::new(wp);
+        inner.with_pre_tokenizer(Some(tokenizers::pre_tokenizers::bert::BertPreTokenizer));
+        let tokenizer = TextTokenizer::new(inner, &dir.join("vocab.txt")).unwrap();
         let cfg = ModelConfig::from_value(config(model_type), &dir.join("config.json")).unwrap();
         tch::manual_seed(5);
         let model = TorchModel::build(cfg, Device::Cpu).unwrap();
