@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use common::PipelineArgs;
 use newsgraph::conll::ConllDocument;
-use newsgraph::eval::{evaluate_where, mention_texts, Scores};
+use newsgraph::eval::{evaluate_documents, mention_texts, paired_bootstrap, Comparison, Scores};
 use newsgraph::Pipeline;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -35,6 +35,14 @@ struct Args {
     /// the model has to recognise from context and form, as in later news.
     #[arg(long, num_args = 1..)]
     unseen_in: Vec<PathBuf>,
+    /// Score a second model (same settings) and compare it with the first by a paired
+    /// bootstrap over the documents: the F1 difference, its 95% interval and the share of
+    /// resamples in which the second is better.
+    #[arg(long)]
+    compare: Option<PathBuf>,
+    /// Bootstrap resamples for --compare.
+    #[arg(long, default_value_t = 2000)]
+    samples: usize,
 }
 
 fn main() {
@@ -53,13 +61,20 @@ fn run() -> Result<()> {
     }
     let pipeline = Pipeline::load(&model, args.pipeline.options())?;
     let started = Instant::now();
-    let scores = newsgraph::eval::evaluate(&pipeline, &docs)?;
+    let per_doc = evaluate_documents(&pipeline, &docs, |_| true)?;
     let secs = started.elapsed().as_secs_f64();
-    let unseen = unseen_scores(&args, &pipeline, &docs)?;
+    let scores = summed(&per_doc);
+    let seen = seen_names(&args)?;
+    let unseen = match &seen {
+        Some(seen) => Some(evaluate_documents(&pipeline, &docs, |t| {
+            !seen.contains(&t.join(" "))
+        })?),
+        None => None,
+    };
     let tokens: usize = docs.iter().map(|d| d.token_count()).sum();
     println!("{}", scores.table());
     if let Some(u) = &unseen {
-        println!("names unseen in training:\n{}", u.table());
+        println!("names unseen in training:\n{}", summed(u).table());
     }
     println!(
         "{} documents, {tokens} tokens in {secs:.1} s: {:.0} tokens/s",
@@ -74,7 +89,15 @@ fn run() -> Result<()> {
     json["decoding"] = format!("{:?}", args.pipeline.decoding)
         .to_lowercase()
         .into();
-    json["unseen"] = unseen.map(|u| u.to_json()).into();
+    json["unseen"] = unseen.as_deref().map(|u| summed(u).to_json()).into();
+    if let Some(other) = &args.compare {
+        let baseline = Baseline {
+            all: &per_doc,
+            unseen: unseen.as_deref(),
+            seen: seen.as_ref(),
+        };
+        json["compare"] = compare(&args, other, &docs, &baseline)?;
+    }
     json["tokens"] = tokens.into();
     json["seconds"] = ((secs * 100.0).round() / 100.0).into();
     json["tokens_per_s"] = (tokens as f64 / secs).round().into();
@@ -82,12 +105,9 @@ fn run() -> Result<()> {
     Ok(())
 }
 
-/// With `--unseen-in`: the scores on the entities whose text is no mention there.
-fn unseen_scores(
-    args: &Args,
-    pipeline: &Pipeline,
-    docs: &[ConllDocument],
-) -> Result<Option<Scores>> {
+/// With `--unseen-in`: the text of every mention there (the scored file's held-out documents
+/// left out).
+fn seen_names(args: &Args) -> Result<Option<HashSet<String>>> {
     if args.unseen_in.is_empty() {
         return Ok(None);
     }
@@ -100,8 +120,53 @@ fn unseen_scores(
         }
         seen.extend(mention_texts(&train));
     }
-    let scores = evaluate_where(pipeline, docs, |tokens| !seen.contains(&tokens.join(" ")))?;
-    Ok(Some(scores))
+    Ok(Some(seen))
+}
+
+/// The first model's per-document scores, on all names and (with `--unseen-in`) on unseen ones.
+struct Baseline<'a> {
+    all: &'a [Scores],
+    unseen: Option<&'a [Scores]>,
+    seen: Option<&'a HashSet<String>>,
+}
+
+/// `--compare`: the second model's tables and its paired bootstrap against the first, as JSON.
+fn compare(
+    args: &Args,
+    other: &Path,
+    docs: &[ConllDocument],
+    first: &Baseline,
+) -> Result<serde_json::Value> {
+    let pipeline = Pipeline::load(other, args.pipeline.options())
+        .with_context(|| format!("loading --compare {}", other.display()))?;
+    let all = evaluate_documents(&pipeline, docs, |_| true)?;
+    println!("{}:\n{}", other.display(), summed(&all).table());
+    let c = paired_bootstrap(first.all, &all, args.samples, 1)?;
+    print_comparison("all names", &c);
+    let mut json = serde_json::json!({"model": other.display().to_string(), "scores": summed(&all).to_json(), "all": c});
+    if let (Some(seen), Some(base)) = (first.seen, first.unseen) {
+        let unseen = evaluate_documents(&pipeline, docs, |t| !seen.contains(&t.join(" ")))?;
+        println!("names unseen in training:\n{}", summed(&unseen).table());
+        let c = paired_bootstrap(base, &unseen, args.samples, 1)?;
+        print_comparison("unseen names", &c);
+        json["unseen"] = serde_json::to_value(c)?;
+    }
+    Ok(json)
+}
+
+fn print_comparison(what: &str, c: &Comparison) {
+    println!(
+        "second − first, {what}: {:+.2} F1 (95% interval {:+.2} … {:+.2}; second better in {:.1}% of {} resamples of the documents)",
+        c.difference,
+        c.interval.0,
+        c.interval.1,
+        100.0 * c.second_better,
+        c.samples
+    );
+}
+
+fn summed(per_doc: &[Scores]) -> Scores {
+    per_doc.iter().sum()
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

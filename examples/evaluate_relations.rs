@@ -341,18 +341,7 @@ fn conll04_end_to_end(
     scores: &mut conll04::Scores,
     mut out: Option<&mut dyn Write>,
 ) -> Result<usize> {
-    let defaults = PipelineOptions::default();
-    let options = PipelineOptions::default()
-        .engine(args.engine)
-        .relation_threshold(args.threshold)
-        .relation_context(args.context.or(defaults.relation_context))
-        .relation_max_span(args.max_span.or(defaults.relation_max_span))
-        .relation_rules(args.relations != "model")
-        .relation_model(match args.relations.as_str() {
-            "rules" => None,
-            _ => Some(args.model.clone()),
-        });
-    let pipeline = Pipeline::load(&args.ner_model, options)
+    let pipeline = Pipeline::load(&args.ner_model, end_to_end_options(args))
         .with_context(|| format!("loading {}", args.ner_model.display()))?;
     let texts = sentences
         .iter()
@@ -393,19 +382,37 @@ fn conll04_end_to_end(
             )?;
         }
     }
+    print_entity_scores(entities);
+    Ok(count)
+}
+
+/// The pipeline of the end-to-end run: the NER model's, with the relation settings of `args`.
+fn end_to_end_options(args: &Args) -> PipelineOptions {
+    let defaults = PipelineOptions::default();
+    PipelineOptions::default()
+        .engine(args.engine)
+        .relation_threshold(args.threshold)
+        .relation_context(args.context.or(defaults.relation_context))
+        .relation_max_span(args.max_span.or(defaults.relation_max_span))
+        .relation_rules(args.relations != "model")
+        .relation_model(match args.relations.as_str() {
+            "rules" => None,
+            _ => Some(args.model.clone()),
+        })
+}
+
+/// Prints the entity line of the end-to-end run from (correct, gold, found).
+fn print_entity_scores((correct, gold, found): (usize, usize, usize)) {
     let (p, r) = (
-        entities.0 as f64 / entities.2.max(1) as f64,
-        entities.0 as f64 / entities.1.max(1) as f64,
+        correct as f64 / found.max(1) as f64,
+        correct as f64 / gold.max(1) as f64,
     );
     println!(
-        "entities (Peop, Org, Loc; exact span and type): P {:.2} R {:.2} F1 {:.2} ({} gold, {} found)",
+        "entities (Peop, Org, Loc; exact span and type): P {:.2} R {:.2} F1 {:.2} ({gold} gold, {found} found)",
         p * 100.0,
         r * 100.0,
         if p + r > 0.0 { 200.0 * p * r / (p + r) } else { 0.0 },
-        entities.1,
-        entities.2
     );
-    Ok(count)
 }
 
 /// The pipeline's Peop / Org / Loc entities against the gold ones (exact span and type):
