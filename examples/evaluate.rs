@@ -24,8 +24,13 @@ struct Args {
     #[command(flatten)]
     pipeline: PipelineArgs,
     /// CoNLL file: token ... tag per line, blank lines between sentences, -DOCSTART- between
-    /// documents.
+    /// documents (with --conll04: a CoNLL04 `*_triples.json` file).
     file: PathBuf,
+    /// The file is CoNLL04 JSON: each sentence a document, its Peop, Org and Loc entities
+    /// scored against the pipeline's PER, ORG and LOC (news of another source and another
+    /// annotation; its Other type matches no pipeline type, and MISC is not scored).
+    #[arg(long, conflicts_with = "held_out")]
+    conll04: bool,
     /// Score only the N documents that `train_ner --hold-out N` holds out of this file (spread
     /// evenly over it): the honest estimate of a model trained on the rest.
     #[arg(long)]
@@ -52,7 +57,12 @@ fn main() {
 fn run() -> Result<()> {
     let args = Args::parse();
     let model = args.pipeline.model_dir();
-    let mut docs = newsgraph::conll::read(&args.file).context("reading the CoNLL file")?;
+    let mut docs = if args.conll04 {
+        let sentences = newsgraph::conll04::read(&args.file).context("reading the CoNLL04 file")?;
+        sentences.iter().map(|s| s.conll_document()).collect()
+    } else {
+        newsgraph::conll::read(&args.file).context("reading the CoNLL file")?
+    };
     if let Some(n) = args.held_out {
         if n == 0 || n >= docs.len() {
             anyhow::bail!("--held-out {n}: expected 1 to {} documents", docs.len() - 1);
@@ -61,13 +71,13 @@ fn run() -> Result<()> {
     }
     let pipeline = Pipeline::load(&model, args.pipeline.options())?;
     let started = Instant::now();
-    let per_doc = evaluate_documents(&pipeline, &docs, |_| true)?;
+    let per_doc = evaluate_documents(&pipeline, &docs, |typ, _| keep_type(&args, typ))?;
     let secs = started.elapsed().as_secs_f64();
     let scores = summed(&per_doc);
     let seen = seen_names(&args)?;
     let unseen = match &seen {
-        Some(seen) => Some(evaluate_documents(&pipeline, &docs, |t| {
-            !seen.contains(&t.join(" "))
+        Some(seen) => Some(evaluate_documents(&pipeline, &docs, |typ, t| {
+            keep_type(&args, typ) && !seen.contains(&t.join(" "))
         })?),
         None => None,
     };
@@ -139,13 +149,15 @@ fn compare(
 ) -> Result<serde_json::Value> {
     let pipeline = Pipeline::load(other, args.pipeline.options())
         .with_context(|| format!("loading --compare {}", other.display()))?;
-    let all = evaluate_documents(&pipeline, docs, |_| true)?;
+    let all = evaluate_documents(&pipeline, docs, |typ, _| keep_type(args, typ))?;
     println!("{}:\n{}", other.display(), summed(&all).table());
     let c = paired_bootstrap(first.all, &all, args.samples, 1)?;
     print_comparison("all names", &c);
     let mut json = serde_json::json!({"model": other.display().to_string(), "scores": summed(&all).to_json(), "all": c});
     if let (Some(seen), Some(base)) = (first.seen, first.unseen) {
-        let unseen = evaluate_documents(&pipeline, docs, |t| !seen.contains(&t.join(" ")))?;
+        let unseen = evaluate_documents(&pipeline, docs, |typ, t| {
+            keep_type(args, typ) && !seen.contains(&t.join(" "))
+        })?;
         println!("names unseen in training:\n{}", summed(&unseen).table());
         let c = paired_bootstrap(base, &unseen, args.samples, 1)?;
         print_comparison("unseen names", &c);
@@ -167,6 +179,12 @@ fn print_comparison(what: &str, c: &Comparison) {
 
 fn summed(per_doc: &[Scores]) -> Scores {
     per_doc.iter().sum()
+}
+
+/// Whether entities of this type are scored: all of them, but with --conll04 only the three
+/// types CoNLL04 shares with the pipeline.
+fn keep_type(args: &Args, typ: &str) -> bool {
+    !args.conll04 || matches!(typ, "PER" | "ORG" | "LOC")
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -93,6 +93,31 @@ pub fn parse(json: &str) -> Result<Vec<Sentence>> {
 }
 
 impl Sentence {
+    /// The sentence as a one-sentence CoNLL document with `B-` tags of the pipeline's types
+    /// (`Peop` PER, `Org` ORG, `Loc` LOC; `Other`, which no pipeline type matches, as `O`), for
+    /// scoring entities with [`crate::eval`].
+    pub fn conll_document(&self) -> crate::conll::ConllDocument {
+        let mut tags = vec!["O".to_string(); self.tokens.len()];
+        for e in &self.entities {
+            let typ = match e.kind.as_str() {
+                "Peop" => "PER",
+                "Org" => "ORG",
+                "Loc" => "LOC",
+                _ => continue,
+            };
+            for (i, tag) in tags.iter_mut().enumerate().take(e.end).skip(e.start) {
+                let prefix = if i == e.start { "B" } else { "I" };
+                *tag = format!("{prefix}-{typ}");
+            }
+        }
+        crate::conll::ConllDocument {
+            sentences: vec![crate::conll::Sentence {
+                tokens: self.tokens.clone(),
+                tags,
+            }],
+        }
+    }
+
     /// The words joined by single spaces, and each entity's byte span in that text.
     pub fn text_and_spans(&self) -> Result<(String, Vec<(usize, usize)>)> {
         let mut text = String::new();
@@ -356,6 +381,32 @@ mod tests {
                    {"type": "Peop", "start": 9, "end": 10}],
       "relations": [{"type": "Work_For", "head": 0, "tail": 1}, {"type": "OrgBased_In", "head": 1, "tail": 2},
                     {"type": "Located_In", "head": 2, "tail": 3}, {"type": "Kill", "head": 4, "tail": 0}]}]"#;
+
+    #[test]
+    fn a_sentence_becomes_a_conll_document_with_the_pipelines_types() {
+        let mut s = parse(JSON).unwrap().remove(0);
+        s.entities.push(EntitySpan {
+            kind: "Other".into(),
+            start: 10,
+            end: 11,
+        });
+        let doc = s.conll_document();
+        let sentence = &doc.sentences[0];
+        assert_eq!(sentence.tokens, s.tokens);
+        let entities: Vec<(String, String)> = crate::eval::chunks(&sentence.tags)
+            .into_iter()
+            .map(|c| (c.typ, sentence.tokens[c.start..c.end].join(" ")))
+            .collect();
+        let want = [
+            ("PER", "Smith"),
+            ("ORG", "IBM"),
+            ("LOC", "Armonk"),
+            ("LOC", "New York"),
+            ("PER", "Jones"),
+        ];
+        assert_eq!(entities, want.map(|(t, n)| (t.to_string(), n.to_string())));
+        assert_eq!(sentence.tags[10], "O", "Other matches no pipeline type");
+    }
 
     #[test]
     fn spans_and_labelled_pairs() {

@@ -207,16 +207,16 @@ fn round2(x: f64) -> f64 {
 /// Runs the pipeline on CoNLL documents (as [`ConllDocument::text`] lays them out), maps the
 /// entities back to the gold tokens (every token an entity overlaps) and scores them.
 pub fn evaluate(pipeline: &Pipeline, docs: &[ConllDocument]) -> Result<Scores> {
-    evaluate_where(pipeline, docs, |_| true)
+    evaluate_where(pipeline, docs, |_, _| true)
 }
 
-/// [`evaluate`] on the gold and predicted entities whose tokens `keep` accepts, e.g. names
-/// not seen in training ([`mention_texts`]): how a model does on names it has to recognise
-/// from their context and form alone.
+/// [`evaluate`] on the gold and predicted entities that `keep` accepts (given the type and the
+/// tokens of each), e.g. names not seen in training ([`mention_texts`]): how a model does on
+/// names it has to recognise from their context and form alone.
 pub fn evaluate_where(
     pipeline: &Pipeline,
     docs: &[ConllDocument],
-    keep: impl Fn(&[String]) -> bool,
+    keep: impl Fn(&str, &[String]) -> bool,
 ) -> Result<Scores> {
     Ok(evaluate_documents(pipeline, docs, keep)?.iter().sum())
 }
@@ -226,7 +226,7 @@ pub fn evaluate_where(
 pub fn evaluate_documents(
     pipeline: &Pipeline,
     docs: &[ConllDocument],
-    keep: impl Fn(&[String]) -> bool,
+    keep: impl Fn(&str, &[String]) -> bool,
 ) -> Result<Vec<Scores>> {
     let laid_out: Vec<(String, TokenSpans)> = docs.iter().map(|d| d.text()).collect();
     let articles: Vec<Article> = laid_out
@@ -263,7 +263,8 @@ pub fn evaluate_documents(
                     })
                 })
                 .collect();
-            let kept = |c: &Chunk| sentence.tokens.get(c.start..c.end).is_some_and(&keep);
+            let kept =
+                |c: &Chunk| (sentence.tokens.get(c.start..c.end)).is_some_and(|t| keep(&c.typ, t));
             gold.retain(kept);
             predicted.retain(kept);
             scores.add(&gold, &predicted);

@@ -377,8 +377,11 @@ fn evaluation_scores_the_entities_kept_and_finds_the_mentions_of_training_data()
         .unwrap()
         .overall();
     assert_eq!((all.correct, all.predicted, all.gold), (3, 3, 3));
-    let people = newsgraph::eval::evaluate_where(&pipeline, &docs, |t| t != ["Paris"]).unwrap();
+    let people = newsgraph::eval::evaluate_where(&pipeline, &docs, |_, t| t != ["Paris"]).unwrap();
     let o = people.overall();
     assert_eq!((o.correct, o.predicted, o.gold), (2, 2, 2));
     assert!(!people.per_type.contains_key("LOC"), "{people:?}");
+    let places = newsgraph::eval::evaluate_where(&pipeline, &docs, |typ, _| typ == "LOC").unwrap();
+    assert_eq!(places.per_type.keys().collect::<Vec<_>>(), ["LOC"]);
+    assert_eq!(places.overall().correct, 1);
 }
