@@ -70,20 +70,13 @@ fn run() -> Result<()> {
         docs = newsgraph::conll::hold_out(docs, n).1;
     }
     let pipeline = Pipeline::load(&model, args.pipeline.options())?;
-    let started = Instant::now();
-    let per_doc = evaluate_documents(&pipeline, &docs, |typ, _| keep_type(&args, typ))?;
-    let secs = started.elapsed().as_secs_f64();
-    let scores = summed(&per_doc);
     let seen = seen_names(&args)?;
-    let unseen = match &seen {
-        Some(seen) => Some(evaluate_documents(&pipeline, &docs, |typ, t| {
-            keep_type(&args, typ) && !seen.contains(&t.join(" "))
-        })?),
-        None => None,
-    };
+    let first = score(&args, &pipeline, &docs, seen.as_ref())?;
+    let secs = first.seconds;
+    let scores = summed(&first.all);
     let tokens: usize = docs.iter().map(|d| d.token_count()).sum();
     println!("{}", scores.table());
-    if let Some(u) = &unseen {
+    if let Some(u) = &first.unseen {
         println!("names unseen in training:\n{}", summed(u).table());
     }
     println!(
@@ -99,14 +92,9 @@ fn run() -> Result<()> {
     json["decoding"] = format!("{:?}", args.pipeline.decoding)
         .to_lowercase()
         .into();
-    json["unseen"] = unseen.as_deref().map(|u| summed(u).to_json()).into();
+    json["unseen"] = first.unseen.as_deref().map(|u| summed(u).to_json()).into();
     if let Some(other) = &args.compare {
-        let baseline = Baseline {
-            all: &per_doc,
-            unseen: unseen.as_deref(),
-            seen: seen.as_ref(),
-        };
-        json["compare"] = compare(&args, other, &docs, &baseline)?;
+        json["compare"] = compare(&args, other, &docs, seen.as_ref(), &first)?;
     }
     json["tokens"] = tokens.into();
     json["seconds"] = ((secs * 100.0).round() / 100.0).into();
@@ -133,11 +121,34 @@ fn seen_names(args: &Args) -> Result<Option<HashSet<String>>> {
     Ok(Some(seen))
 }
 
-/// The first model's per-document scores, on all names and (with `--unseen-in`) on unseen ones.
-struct Baseline<'a> {
-    all: &'a [Scores],
-    unseen: Option<&'a [Scores]>,
-    seen: Option<&'a HashSet<String>>,
+/// One model's per-document scores: on all names, and with `--unseen-in` on unseen ones; the
+/// seconds the pass over all names took.
+struct Scored {
+    all: Vec<Scores>,
+    unseen: Option<Vec<Scores>>,
+    seconds: f64,
+}
+
+fn score(
+    args: &Args,
+    pipeline: &Pipeline,
+    docs: &[ConllDocument],
+    seen: Option<&HashSet<String>>,
+) -> Result<Scored> {
+    let started = Instant::now();
+    let all = evaluate_documents(pipeline, docs, |typ, _| keep_type(args, typ))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let unseen = match seen {
+        Some(seen) => Some(evaluate_documents(pipeline, docs, |typ, t| {
+            keep_type(args, typ) && !seen.contains(&t.join(" "))
+        })?),
+        None => None,
+    };
+    Ok(Scored {
+        all,
+        unseen,
+        seconds,
+    })
 }
 
 /// `--compare`: the second model's tables and its paired bootstrap against the first, as JSON.
@@ -145,21 +156,23 @@ fn compare(
     args: &Args,
     other: &Path,
     docs: &[ConllDocument],
-    first: &Baseline,
+    seen: Option<&HashSet<String>>,
+    first: &Scored,
 ) -> Result<serde_json::Value> {
     let pipeline = Pipeline::load(other, args.pipeline.options())
         .with_context(|| format!("loading --compare {}", other.display()))?;
-    let all = evaluate_documents(&pipeline, docs, |typ, _| keep_type(args, typ))?;
-    println!("{}:\n{}", other.display(), summed(&all).table());
-    let c = paired_bootstrap(first.all, &all, args.samples, 1)?;
+    let second = score(args, &pipeline, docs, seen)?;
+    println!("{}:\n{}", other.display(), summed(&second.all).table());
+    let c = paired_bootstrap(&first.all, &second.all, args.samples, 1)?;
     print_comparison("all names", &c);
-    let mut json = serde_json::json!({"model": other.display().to_string(), "scores": summed(&all).to_json(), "all": c});
-    if let (Some(seen), Some(base)) = (first.seen, first.unseen) {
-        let unseen = evaluate_documents(&pipeline, docs, |typ, t| {
-            keep_type(args, typ) && !seen.contains(&t.join(" "))
-        })?;
-        println!("names unseen in training:\n{}", summed(&unseen).table());
-        let c = paired_bootstrap(base, &unseen, args.samples, 1)?;
+    let mut json = serde_json::json!({
+        "model": other.display().to_string(),
+        "scores": summed(&second.all).to_json(),
+        "all": c,
+    });
+    if let (Some(base), Some(unseen)) = (&first.unseen, &second.unseen) {
+        println!("names unseen in training:\n{}", summed(unseen).table());
+        let c = paired_bootstrap(base, unseen, args.samples, 1)?;
         print_comparison("unseen names", &c);
         json["unseen"] = serde_json::to_value(c)?;
     }
