@@ -6,6 +6,10 @@
 //! cargo run --release --example evaluate -- --model models/newsgraph-ner-minilm \
 //!     ../shared/data/conll2003/eng.testa
 //! ```
+//!
+//! `--unseen-in TRAIN...` adds the scores on names that are no mention in the training files;
+//! `--compare MODEL` scores a second model and compares the two by a paired bootstrap over the
+//! documents; `--conll04` reads CoNLL04 JSON instead (PER, ORG and LOC scored).
 mod common;
 
 use anyhow::{Context, Result};
