@@ -289,9 +289,9 @@ pub struct Comparison {
     pub samples: usize,
 }
 
-/// Paired bootstrap over documents: `samples` times, as many documents as there are are drawn
-/// with replacement (the same draw for both models, by `seed`) and the difference of their
-/// overall F1 taken. `first` and `second` are per-document scores of the same documents, in
+/// Paired bootstrap over documents: `samples` times, draws as many documents as there are,
+/// with replacement (the same draw for both models, from `seed`), and takes the difference of
+/// their overall F1. `first` and `second` are per-document scores of the same documents, in
 /// the same order ([`evaluate_documents`]).
 ///
 /// ```
