@@ -16,7 +16,9 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use common::PipelineArgs;
 use newsgraph::conll::ConllDocument;
-use newsgraph::eval::{evaluate_documents, mention_texts, paired_bootstrap, Comparison, Scores};
+use newsgraph::eval::{
+    mention_texts, paired_bootstrap, predict, score_documents, Comparison, Scores,
+};
 use newsgraph::Pipeline;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -125,8 +127,8 @@ fn seen_names(args: &Args) -> Result<Option<HashSet<String>>> {
     Ok(Some(seen))
 }
 
-/// One model's per-document scores: on all names, and with `--unseen-in` on unseen ones; the
-/// seconds the pass over all names took.
+/// One model's per-document scores: on all names, and with `--unseen-in` on unseen ones (one
+/// pipeline run, scored twice); the seconds the run took.
 struct Scored {
     all: Vec<Scores>,
     unseen: Option<Vec<Scores>>,
@@ -140,14 +142,14 @@ fn score(
     seen: Option<&HashSet<String>>,
 ) -> Result<Scored> {
     let started = Instant::now();
-    let all = evaluate_documents(pipeline, docs, |typ, _| keep_type(args, typ))?;
+    let predicted = predict(pipeline, docs)?;
     let seconds = started.elapsed().as_secs_f64();
-    let unseen = match seen {
-        Some(seen) => Some(evaluate_documents(pipeline, docs, |typ, t| {
+    let all = score_documents(docs, &predicted, |typ, _| keep_type(args, typ));
+    let unseen = seen.map(|seen| {
+        score_documents(docs, &predicted, |typ, t| {
             keep_type(args, typ) && !seen.contains(&t.join(" "))
-        })?),
-        None => None,
-    };
+        })
+    });
     Ok(Scored {
         all,
         unseen,

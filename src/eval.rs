@@ -228,6 +228,13 @@ pub fn evaluate_documents(
     docs: &[ConllDocument],
     keep: impl Fn(&str, &[String]) -> bool,
 ) -> Result<Vec<Scores>> {
+    Ok(score_documents(docs, &predict(pipeline, docs)?, keep))
+}
+
+/// The pipeline's entities in CoNLL documents (as [`ConllDocument::text`] lays them out) as
+/// chunks over the gold tokens (every token an entity overlaps), per document and sentence: run
+/// once, score with as many filters as needed ([`score_documents`]).
+pub fn predict(pipeline: &Pipeline, docs: &[ConllDocument]) -> Result<Vec<Vec<Vec<Chunk>>>> {
     let laid_out: Vec<(String, TokenSpans)> = docs.iter().map(|d| d.text()).collect();
     let articles: Vec<Article> = laid_out
         .iter()
@@ -236,42 +243,59 @@ pub fn evaluate_documents(
         .collect();
     let results = pipeline.process(&articles);
     let mut per_doc = Vec::with_capacity(docs.len());
-    for ((doc, (_, spans)), result) in docs.iter().zip(&laid_out).zip(results) {
+    for ((_, spans), result) in laid_out.iter().zip(results) {
         let result = result?;
-        let mut scores = Scores::default();
-        for (sentence, token_spans) in doc.sentences.iter().zip(spans) {
-            let mut gold = chunks(&sentence.tags);
-            let (s0, s1) = match (token_spans.first(), token_spans.last()) {
-                (Some(a), Some(b)) => (a.0, b.1),
-                _ => continue,
+        let sentences = spans.iter().map(|token_spans| {
+            let (Some(&(s0, _)), Some(&(_, s1))) = (token_spans.first(), token_spans.last()) else {
+                return Vec::new();
             };
-            let mut predicted: Vec<Chunk> = result
+            result
                 .entities
                 .iter()
                 .filter(|e| e.start < s1 && e.end > s0)
                 .filter_map(|e| {
-                    let first = token_spans
-                        .iter()
-                        .position(|&(s, t)| s < e.end && t > e.start)?;
-                    let last = token_spans
-                        .iter()
-                        .rposition(|&(s, t)| s < e.end && t > e.start)?;
+                    let overlaps = |&(s, t): &(usize, usize)| s < e.end && t > e.start;
+                    let first = token_spans.iter().position(overlaps)?;
+                    let last = token_spans.iter().rposition(overlaps)?;
                     Some(Chunk {
                         typ: e.label.clone(),
                         start: first,
                         end: last + 1,
                     })
                 })
-                .collect();
-            let kept =
-                |c: &Chunk| (sentence.tokens.get(c.start..c.end)).is_some_and(|t| keep(&c.typ, t));
-            gold.retain(kept);
-            predicted.retain(kept);
-            scores.add(&gold, &predicted);
-        }
-        per_doc.push(scores);
+                .collect()
+        });
+        per_doc.push(sentences.collect());
     }
     Ok(per_doc)
+}
+
+/// Per-document scores of `predicted` ([`predict`] on `docs`) against the gold entities, both
+/// limited to those `keep` accepts (given the type and the tokens of each).
+pub fn score_documents(
+    docs: &[ConllDocument],
+    predicted: &[Vec<Vec<Chunk>>],
+    keep: impl Fn(&str, &[String]) -> bool,
+) -> Vec<Scores> {
+    docs.iter()
+        .zip(predicted)
+        .map(|(doc, sentences)| {
+            let mut scores = Scores::default();
+            for (sentence, found) in doc.sentences.iter().zip(sentences) {
+                let kept = |c: &&Chunk| {
+                    (sentence.tokens.get(c.start..c.end)).is_some_and(|t| keep(&c.typ, t))
+                };
+                let gold: Vec<Chunk> = chunks(&sentence.tags)
+                    .iter()
+                    .filter(kept)
+                    .cloned()
+                    .collect();
+                let found: Vec<Chunk> = found.iter().filter(kept).cloned().collect();
+                scores.add(&gold, &found);
+            }
+            scores
+        })
+        .collect()
 }
 
 /// How a second model's overall F1 compares with a first's on the same documents, with the
@@ -353,14 +377,16 @@ pub fn paired_bootstrap(
 
 /// The text of every entity mention in `docs` (tokens joined by single spaces).
 pub fn mention_texts(docs: &[ConllDocument]) -> std::collections::HashSet<String> {
-    docs.iter()
-        .flat_map(|d| &d.sentences)
-        .flat_map(|s| {
-            chunks(&s.tags)
-                .into_iter()
-                .filter_map(|c| Some(s.tokens.get(c.start..c.end)?.join(" ")))
-        })
-        .collect()
+    mentions(docs).map(|(_, tokens)| tokens.join(" ")).collect()
+}
+
+/// Every entity mention in `docs`: its type and its tokens.
+pub(crate) fn mentions(docs: &[ConllDocument]) -> impl Iterator<Item = (String, &[String])> {
+    docs.iter().flat_map(|d| &d.sentences).flat_map(|s| {
+        chunks(&s.tags)
+            .into_iter()
+            .filter_map(|c| Some((c.typ, s.tokens.get(c.start..c.end)?)))
+    })
 }
 
 #[cfg(test)]

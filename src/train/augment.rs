@@ -6,7 +6,7 @@
 //! the context around a name as well as the name.
 
 use crate::conll::{ConllDocument, Sentence};
-use crate::eval::chunks;
+use crate::eval::{chunks, mentions};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,12 +21,8 @@ impl Mentions {
     /// it occurs (frequent names would otherwise crowd out the rare ones).
     pub(crate) fn collect(docs: &[ConllDocument]) -> Self {
         let mut sets: BTreeMap<String, BTreeSet<Vec<String>>> = BTreeMap::new();
-        for s in docs.iter().flat_map(|d| &d.sentences) {
-            for c in chunks(&s.tags) {
-                if let Some(name) = s.tokens.get(c.start..c.end) {
-                    sets.entry(c.typ).or_default().insert(name.to_vec());
-                }
-            }
+        for (typ, name) in mentions(docs) {
+            sets.entry(typ).or_default().insert(name.to_vec());
         }
         let by_type = sets
             .into_iter()
