@@ -213,6 +213,18 @@ fn transfer_texts(args: &Args) -> Result<Vec<String>> {
 /// The progress bar, or a line every 50 steps where it is hidden (not a terminal); a line at
 /// the end of each epoch.
 fn show_progress(bar: &ProgressBar, p: &Progress) {
+    if let Some(scored) = p.scored {
+        let f1 = |f: Option<f64>| f.map_or("-".to_string(), |f| format!("{:.2}", 100.0 * f));
+        bar.suspend(|| {
+            eprintln!(
+                "epoch {} scored: dev F1 {}, held-out F1 {}",
+                p.epoch,
+                f1(scored.dev),
+                f1(scored.held_out)
+            )
+        });
+        return;
+    }
     bar.set_length(p.steps as u64);
     bar.set_prefix(p.epoch.to_string());
     bar.set_position(p.step as u64);

@@ -12,7 +12,7 @@ use crate::decode::LabelSet;
 use crate::error::{Error, Result};
 use crate::eval::{chunks, evaluate, Scores};
 use crate::model::torch::{Missing, TorchModel};
-use crate::model::{weights_file, ModelConfig};
+use crate::model::{read_json, weights_file, ModelConfig};
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::segment::{cut_quality, sentence_starts, windows};
 use crate::tokenize::{TextTokenizer, Tokens};
@@ -141,6 +141,20 @@ pub struct Progress {
     pub loss: f64,
     /// Window tokens per second over the epoch so far.
     pub tokens_per_s: f64,
+    /// `Some` in one more report after an epoch's last step, once its model is scored: the
+    /// F1 scores that [`TrainReport`] holds at the end of the run, as the run goes (a long
+    /// run that is stopped and resumed shows its curve).
+    pub scored: Option<EpochF1>,
+}
+
+/// An epoch's overall F1 on the dev documents (`None` without dev documents) and the held-out
+/// ones (`None` without them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochF1 {
+    /// Dev F1.
+    pub dev: Option<f64>,
+    /// Held-out F1.
+    pub held_out: Option<f64>,
 }
 
 /// What a training run measured.
@@ -467,7 +481,7 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
             &mut rng,
             |e| e.ids.len(),
         );
-        train_epoch(
+        let last = train_epoch(
             config,
             &mut model,
             &mut opt,
@@ -476,7 +490,11 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
             &mut step,
             &mut progress,
         )?;
-        score_epoch(config, &model, &tokenizer, epoch, &mut best_f1, &mut report)?;
+        let scored = score_epoch(config, &model, &tokenizer, epoch, &mut best_f1, &mut report)?;
+        progress(Progress {
+            scored: Some(scored),
+            ..last
+        });
         checkpoint(config, &model, &tokenizer, epoch)?;
     }
     let _ = std::fs::remove_dir_all(config.out.with_extension("last"));
@@ -601,13 +619,19 @@ fn score_epoch(
     epoch: usize,
     best_f1: &mut f64,
     report: &mut TrainReport,
-) -> Result<()> {
+) -> Result<EpochF1> {
     let scratch = config.out.with_extension("last");
     model.save(&scratch, tokenizer, true, serde_json::json!({}))?;
     let pipeline = scoring_pipeline(&scratch)?;
     let scores = evaluate(&pipeline, &config.dev)?;
+    let mut scored = EpochF1 {
+        dev: (!config.dev.is_empty()).then(|| scores.overall().f1()),
+        held_out: None,
+    };
     if !config.held_out.is_empty() {
-        report.held_out.push(evaluate(&pipeline, &config.held_out)?);
+        let held_out = evaluate(&pipeline, &config.held_out)?;
+        scored.held_out = Some(held_out.overall().f1());
+        report.held_out.push(held_out);
     }
     drop(pipeline);
     let f1 = scores.overall().f1();
@@ -621,7 +645,7 @@ fn score_epoch(
         report.best_epoch = epoch;
         model.save(&config.out, tokenizer, true, serde_json::json!({}))?;
     }
-    Ok(())
+    Ok(scored)
 }
 
 /// Fills each example's `soft` with the teacher's logits at its scored positions. The
@@ -776,10 +800,7 @@ fn initial_model(config: &TrainConfig, labels: &LabelSet) -> Result<TorchModel> 
         return Ok(model);
     }
     let cfg_path = config.encoder.join("config.json");
-    let mut raw: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?,
-    )
-    .map_err(|e| Error::input(cfg_path.display().to_string(), e.to_string()))?;
+    let mut raw = read_json(&cfg_path, "encoder configuration")?;
     raw["id2label"] = labels
         .names()
         .iter()
@@ -844,7 +865,7 @@ impl Step {
 }
 
 /// One pass over `batches`: cross-entropy on the labelled sub-tokens, AdamW with the scheduled
-/// learning rate and gradients clipped at 1.0.
+/// learning rate and gradients clipped at 1.0; its last progress report.
 fn train_epoch(
     config: &TrainConfig,
     model: &mut TorchModel,
@@ -853,8 +874,16 @@ fn train_epoch(
     epoch: usize,
     step: &mut Step,
     progress: &mut impl FnMut(Progress),
-) -> Result<()> {
+) -> Result<Progress> {
     let (epoch_start, mut tokens, mut loss_sum) = (Instant::now(), 0usize, 0.0);
+    let mut last = Progress {
+        epoch,
+        step: 0,
+        steps: batches.len(),
+        loss: f64::NAN,
+        tokens_per_s: 0.0,
+        scored: None,
+    };
     for (i, batch) in batches.iter().enumerate() {
         let b = batch_tensors(batch, step.pad, config.device);
         let logits = model.logits(&b.ids, &b.mask, &b.casing, true)?;
@@ -886,15 +915,15 @@ fn train_epoch(
         };
         loss_sum += step.take(opt, config.lr, &loss);
         tokens += batch.iter().map(|e| e.ids.len()).sum::<usize>();
-        progress(Progress {
-            epoch,
+        last = Progress {
             step: i + 1,
-            steps: batches.len(),
             loss: loss_sum / (i + 1) as f64,
             tokens_per_s: tokens as f64 / epoch_start.elapsed().as_secs_f64(),
-        });
+            ..last
+        };
+        progress(last);
     }
-    Ok(())
+    Ok(last)
 }
 
 /// The pipeline that scores a saved epoch (NER only: the relation model plays no part).
@@ -1043,8 +1072,19 @@ mod tests {
         crate::model::torch::tests::write_random(&encoder, "bert");
         let out = tmp.path().join("out");
         let mut config = tiny_config(&encoder, &out);
-        let report = train(&config, |_| {}).unwrap();
+        config.held_out = tiny_docs()[1..].to_vec();
+        let mut scored = Vec::new();
+        let report = train(&config, |p| scored.extend(p.scored.map(|s| (p.epoch, s)))).unwrap();
         assert_eq!((report.first_epoch, report.epochs.len()), (1, 2));
+        // Each epoch's scores are reported as the run goes, as the final report has them.
+        let f1 = |s: &Scores| Some(s.overall().f1());
+        let expected: Vec<_> = (0..2)
+            .map(|i| {
+                let (dev, held_out) = (f1(&report.epochs[i]), f1(&report.held_out[i]));
+                (i + 1, EpochF1 { dev, held_out })
+            })
+            .collect();
+        assert_eq!(scored, expected);
         assert_eq!(report.best_epoch, 2);
         assert!(out
             .with_extension("epoch-2")

@@ -11,6 +11,7 @@
 use crate::conll04::{self, Sentence};
 use crate::error::{Error, LoadError, Result};
 use crate::kbp37::{Directed, Example, Scores};
+use crate::model::read_json;
 use crate::model::torch::{load_var_store, save_var_store, Missing};
 use crate::relation::model::{classes, Encoded, PairEncoder, MARKERS};
 use crate::relation::RelationKind;
@@ -515,10 +516,7 @@ fn training_examples(
 /// The encoder folder's `config.json`, as JSON (saved again with the model) and as a BERT config.
 fn encoder_config(encoder: &Path) -> Result<(serde_json::Value, BertConfig)> {
     let cfg_path = encoder.join("config.json");
-    let raw: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?,
-    )
-    .map_err(|e| Error::input(cfg_path.display().to_string(), e.to_string()))?;
+    let raw = read_json(&cfg_path, "encoder configuration")?;
     let bert_config: BertConfig = serde_json::from_value(raw.clone()).map_err(|e| {
         Error::input(
             cfg_path.display().to_string(),

@@ -224,7 +224,10 @@ impl RelationConfig {
         let max_len = raw["newsgraph"]
             .get("max_len")
             .and_then(Value::as_u64)
-            .unwrap_or(96) as usize;
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| {
+                invalid("no newsgraph.max_len (the input length, a whole number)".into())
+            })?;
         Ok(RelationConfig {
             raw,
             path,
@@ -562,6 +565,30 @@ mod tests {
         assert_eq!(enc.encode(&tok, &far, (0, 4), (r, r + 9)).unwrap(), None);
         assert!(enc.encode(&tok, "Thom", (0, 9), (0, 4)).is_err());
         assert!(enc.encode(&tok, "Thom", (3, 1), (0, 4)).is_err());
+    }
+
+    #[test]
+    fn the_input_length_is_read_from_the_config_and_never_assumed() {
+        let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/models/newsgraph-rel-minilm");
+        let mut raw = read_json(&Path::new(shipped).join("config.json"), "test").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let read_with = |max_len: Option<Value>| {
+            let mut raw = raw.clone();
+            match max_len {
+                Some(v) => raw["newsgraph"]["max_len"] = v,
+                None => drop(raw["newsgraph"].as_object_mut().unwrap().remove("max_len")),
+            }
+            std::fs::write(dir.path().join("config.json"), raw.to_string()).unwrap();
+            RelationConfig::read(dir.path()).map(|c| c.max_len)
+        };
+        assert_eq!(read_with(Some(64.into())).unwrap(), 64);
+        for bad in [None, Some("96".into()), Some((-1).into())] {
+            let err = read_with(bad.clone()).unwrap_err().to_string();
+            assert!(err.contains("newsgraph.max_len"), "{bad:?}: {err}");
+        }
+        raw["newsgraph"]["task"] = "ner".into();
+        std::fs::write(dir.path().join("config.json"), raw.to_string()).unwrap();
+        assert!(RelationConfig::read(dir.path()).is_err());
     }
 
     #[test]
