@@ -211,7 +211,7 @@ fn transfer_texts(args: &Args) -> Result<Vec<String>> {
 }
 
 /// The progress bar, or a line every 50 steps where it is hidden (not a terminal); a line at
-/// the end of each epoch.
+/// the end of each epoch and one with its F1 scores once it is scored.
 fn show_progress(bar: &ProgressBar, p: &Progress) {
     if let Some(scored) = p.scored {
         let f1 = |f: Option<f64>| f.map_or("-".to_string(), |f| format!("{:.2}", 100.0 * f));
