@@ -21,7 +21,9 @@ mod common;
 #[derive(Parser)]
 #[command(about = "Fine-tune a NER model on CoNLL data")]
 struct Args {
-    /// Pretrained encoder folder (Hugging Face layout).
+    /// Pretrained encoder folder (Hugging Face layout), or a token-classification model to
+    /// continue (its classifier and casing embedding kept; the training data must have its
+    /// labels).
     #[arg(long)]
     encoder: PathBuf,
     /// Training file(s) (CoNLL format, NER tag in the last column); repeat to train on several

@@ -28,7 +28,9 @@ mod augment;
 /// Settings of a training run.
 #[derive(Debug, Clone)]
 pub struct TrainConfig {
-    /// Folder of the pretrained encoder (or of a token-classification model to continue).
+    /// Folder of the pretrained encoder, or of a token-classification model to continue (its
+    /// classifier and casing embedding kept; the training data must have its labels, which
+    /// keep its order).
     pub encoder: PathBuf,
     /// Training documents.
     pub train: Vec<ConllDocument>,
@@ -436,9 +438,7 @@ pub fn train(config: &TrainConfig, mut progress: impl FnMut(Progress)) -> Result
     let started = Instant::now();
     check(config)?;
     tch::manual_seed(config.seed as i64);
-    let types = entity_types(&config.train);
-    let type_refs: Vec<&str> = types.iter().map(String::as_str).collect();
-    let labels = LabelSet::bio(&type_refs);
+    let labels = training_labels(config)?;
     let tokenizer = TextTokenizer::from_dir(&config.encoder)?;
     let mut model = initial_model(config, &labels)?;
     let done = config.resume.as_ref().map_or(0, |r| r.1);
@@ -819,6 +819,52 @@ fn initial_model(config: &TrainConfig, labels: &LabelSet) -> Result<TorchModel> 
     Ok(model)
 }
 
+/// The labels trained: BIO over the training data's entity types in order of appearance, or,
+/// when `config.encoder` is a token-classification model (its `architectures` end in
+/// `ForTokenClassification`: training continues it, classifier included), that model's labels
+/// in its order, which must be the same set (its classifier's rows are its labels).
+fn training_labels(config: &TrainConfig) -> Result<LabelSet> {
+    let types = entity_types(&config.train);
+    let type_refs: Vec<&str> = types.iter().map(String::as_str).collect();
+    let data = LabelSet::bio(&type_refs);
+    let cfg_path = config.encoder.join("config.json");
+    let raw = read_json(&cfg_path, "encoder configuration")?;
+    let classifier = raw["architectures"].as_array().is_some_and(|a| {
+        a.iter().any(|v| {
+            v.as_str()
+                .is_some_and(|s| s.ends_with("ForTokenClassification"))
+        })
+    });
+    if !classifier {
+        return Ok(data);
+    }
+    let own: Option<Vec<String>> = raw["id2label"].as_object().and_then(|m| {
+        (0..m.len())
+            .map(|i| {
+                m.get(&i.to_string())
+                    .and_then(|v| v.as_str().map(String::from))
+            })
+            .collect()
+    });
+    let sorted = |names: &[String]| {
+        let mut v = names.to_vec();
+        v.sort();
+        v
+    };
+    match own {
+        Some(own) if sorted(&own) == sorted(data.names()) => {
+            LabelSet::new(own).map_err(Error::Setting)
+        }
+        own => Err(Error::Setting(format!(
+            "{} is a token-classification model with labels {:?}; continuing it needs training \
+             data with the same labels, not {:?} (train from its base encoder for others)",
+            config.encoder.display(),
+            own.unwrap_or_default(),
+            data.names()
+        ))),
+    }
+}
+
 /// Where training stands: optimizer steps done of `total` (the learning-rate schedule's clock,
 /// warm-up over `warmup` steps) and the padding id.
 pub(crate) struct Step {
@@ -1125,6 +1171,52 @@ mod tests {
         config.train[1].sentences[0].tags[0] = "I-ORG".into();
         let err = train(&config, |_| {}).unwrap_err().to_string();
         assert!(err.contains("its labels") && err.contains("B-ORG"), "{err}");
+    }
+
+    #[test]
+    fn a_trained_model_continues_with_its_own_head_and_labels() {
+        let tmp = tempfile::tempdir().unwrap();
+        let encoder = tmp.path().join("encoder");
+        crate::model::torch::tests::write_random(&encoder, "bert");
+        let first = tmp.path().join("first");
+        train(&tiny_config(&encoder, &first), |_| {}).unwrap();
+
+        // Continued at another window length with learning rate 0: the kept weights are the
+        // trained model's, classifier and casing embedding included, and the new window is
+        // recorded.
+        let second = tmp.path().join("second");
+        let mut config = tiny_config(&first, &second);
+        config.window = 24;
+        config.epochs = 1;
+        config.lr = 0.0;
+        train(&config, |_| {}).unwrap();
+        let weights = |dir: &Path| std::fs::read(dir.join("model.safetensors")).unwrap();
+        assert!(weights(&second) == weights(&first));
+        let saved = ModelConfig::from_dir(&second).unwrap();
+        assert_eq!(saved.window, Some(24));
+
+        // Data whose entity types come in another order trains the model's rows in the
+        // model's order: at learning rate 0 nothing moves.
+        config.train[0].sentences.swap(0, 1);
+        let third = tmp.path().join("third");
+        config.out = third.clone();
+        train(&config, |_| {}).unwrap();
+        assert!(weights(&third) == weights(&first));
+        let names = ModelConfig::from_dir(&third)
+            .unwrap()
+            .labels
+            .names()
+            .to_vec();
+        assert_eq!(names, ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]);
+
+        // Data with a label the model has no row for is refused.
+        config.train[1].sentences[0].tags[0] = "I-ORG".to_string();
+        let err = train(&config, |_| {}).unwrap_err().to_string();
+        assert!(
+            err.contains("is a token-classification model with labels")
+                && err.contains("\"B-ORG\""),
+            "{err}"
+        );
     }
 
     #[test]
