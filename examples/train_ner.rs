@@ -216,7 +216,7 @@ fn transfer_texts(args: &Args) -> Result<Vec<String>> {
 /// the end of each epoch and one with its F1 scores once it is scored.
 fn show_progress(bar: &ProgressBar, p: &Progress) {
     if let Some(scored) = p.scored {
-        let f1 = |f: Option<f64>| f.map_or("-".to_string(), |f| format!("{:.2}", 100.0 * f));
+        let f1 = |f: Option<f64>| f.map_or("-".to_string(), |f| format!("{f:.2}"));
         bar.suspend(|| {
             eprintln!(
                 "epoch {} scored: dev F1 {}, held-out F1 {}",

@@ -149,13 +149,13 @@ pub struct Progress {
     pub scored: Option<EpochF1>,
 }
 
-/// An epoch's overall F1 on the dev documents (`None` without dev documents) and the held-out
-/// ones (`None` without them).
+/// An epoch's overall F1 in percent on the dev documents (`None` without dev documents) and the
+/// held-out ones (`None` without them).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpochF1 {
-    /// Dev F1.
+    /// Dev F1 (percent).
     pub dev: Option<f64>,
-    /// Held-out F1.
+    /// Held-out F1 (percent).
     pub held_out: Option<f64>,
 }
 
