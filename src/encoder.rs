@@ -37,7 +37,8 @@ pub(crate) trait Encoder: Send + Sync {
 
 /// A batch of `rows` windows of `len` tokens each (special tokens and padding included),
 /// row-major: token ids, attention mask (1 for a token, 0 for padding, which comes at the end
-/// of a row) and casing classes (see [`crate::tokenize::Casing`]).
+/// of a row) and casing classes (0 no letters, 1 lower case, 2 initial capital, 3 all capitals,
+/// 4 mixed).
 ///
 /// ```
 /// let input = newsgraph::EncoderInput::new(2, 3);

@@ -168,9 +168,14 @@ pub struct Entity {
     pub char_start: usize,
     /// Offset one past the last character, in Unicode scalar values.
     pub char_end: usize,
-    /// Mean of the entity's word scores (each the probability of the word's label).
+    /// Mean of the entity's word scores (each the probability of the word's label). A mention
+    /// re-typed by the per-article type vote ([`PipelineOptions::type_vote`]) keeps the score of
+    /// the type the model gave it.
+    ///
+    /// [`PipelineOptions::type_vote`]: crate::PipelineOptions::type_vote
     pub score: f32,
-    /// Id of the entity's mention cluster (see [`crate::cluster`]).
+    /// Id of the entity's mention cluster, an index into
+    /// [`Document::clusters`](crate::Document::clusters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<usize>,
 }

@@ -66,7 +66,8 @@ pub struct PipelineOptions {
     pub max_text_bytes: usize,
     /// Which implementation runs the forward pass (used by [`Pipeline::load`]).
     pub engine: Engine,
-    /// Marks web-page furniture (see [`crate::clean`]) and keeps it from the model.
+    /// Marks web-page furniture (listed in [`Document::skipped`](crate::Document::skipped)) and
+    /// keeps it from the model.
     pub clean: bool,
     /// Articles that [`Pipeline::stream`] takes from its input at a time: memory stays bounded
     /// by this many articles, and larger chunks batch windows with less padding.
