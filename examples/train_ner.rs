@@ -95,6 +95,11 @@ struct Args {
     /// by another training mention of its type (0: none; not with --teacher).
     #[arg(long, default_value_t = 0.0)]
     mention_swap: f64,
+    /// R-Drop: each batch runs twice with different dropout, and this weight times the
+    /// symmetric KL divergence of the two passes' label distributions joins the loss (0: none;
+    /// twice the compute per step).
+    #[arg(long, default_value_t = 0.0)]
+    r_drop: f64,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -148,6 +153,7 @@ fn main() -> Result<()> {
         transfer: transfer_texts(&args)?,
         label_smoothing: args.label_smoothing,
         mention_swap: args.mention_swap,
+        r_drop: args.r_drop,
         resume: args.resume.clone().zip(args.done),
     };
     let bar = ProgressBar::new(0);

@@ -78,6 +78,11 @@ pub struct TrainConfig {
     /// them (each distinct mention equally likely). Not with a teacher, whose labels are
     /// computed once for the unchanged windows.
     pub mention_swap: f64,
+    /// R-Drop (Liang et al. 2021), 0 or more (0: none): each batch runs through the network
+    /// twice, with different dropout; both passes learn the gold labels (and the teacher's), and
+    /// this weight times the symmetric KL divergence between the two passes' label
+    /// distributions at the scored positions is added to the loss. Twice the compute per step.
+    pub r_drop: f64,
     /// Continue from a saved epoch: (its folder, the number of epochs it has done). Every
     /// epoch is saved with f32 weights to `out.epoch-N` (the one before it removed), so a long
     /// run can stop and go on; the optimizer's moments start afresh, and the learning rate
@@ -118,6 +123,12 @@ pub(crate) fn distill_loss(student: &Tensor, teacher: &Tensor, temperature: f64)
     let kl =
         (log_t.exp() * (&log_t - log_s)).sum_dim_intlist([-1i64].as_slice(), false, Kind::Float);
     kl.mean(Kind::Float) * (temperature * temperature)
+}
+
+/// The symmetric KL divergence of two passes' label distributions, `(KL(a ‖ b) + KL(b ‖ a)) /
+/// 2`, averaged over positions (R-Drop's regulariser).
+pub(crate) fn r_drop_loss(a: &Tensor, b: &Tensor) -> Tensor {
+    (distill_loss(a, b, 1.0) + distill_loss(b, a, 1.0)) * 0.5
 }
 
 /// Which epoch's model a training run keeps.
@@ -519,6 +530,9 @@ fn check(config: &TrainConfig) -> Result<()> {
             "mention_swap must be in [0, 1], not {}",
             config.mention_swap
         ));
+    }
+    if !(config.r_drop.is_finite() && config.r_drop >= 0.0) {
+        return setting(format!("r_drop must be 0 or more, not {}", config.r_drop));
     }
     if config.mention_swap > 0.0 && config.teacher.is_some() {
         return setting(
@@ -932,33 +946,20 @@ fn train_epoch(
     };
     for (i, batch) in batches.iter().enumerate() {
         let b = batch_tensors(batch, step.pad, config.device);
-        let logits = model.logits(&b.ids, &b.mask, &b.casing, true)?;
-        let n_labels = logits.size()[2];
-        let flat = logits.view([-1, n_labels]);
-        // Unlabelled transfer windows have no gold labels: no cross-entropy term for a batch
-        // of only those (its mean would be NaN).
-        let gold_loss = (b.labelled > 0).then(|| {
-            flat.cross_entropy_loss::<Tensor>(
-                &b.gold.view([-1]),
-                None,
-                tch::Reduction::Mean,
-                -100,
-                config.label_smoothing,
-            )
-        });
-        let teacher_loss = match (&config.teacher, &b.soft) {
-            (Some(d), Some(soft)) => Some((
-                distill_loss(&flat.index_select(0, &b.scored), soft, d.temperature),
-                d.weight,
-            )),
-            _ => None,
+        let flat = flat_logits(model, &b)?;
+        let Some(mut loss) = batch_loss(config, &b, &flat) else {
+            continue;
         };
-        let loss = match (gold_loss, teacher_loss) {
-            (Some(g), Some((t, w))) => g * (1.0 - w) + t * w,
-            (Some(g), None) => g,
-            (None, Some((t, w))) => t * w,
-            (None, None) => continue,
-        };
+        if config.r_drop > 0.0 {
+            let again = flat_logits(model, &b)?;
+            if let Some(second) = batch_loss(config, &b, &again) {
+                let agree = r_drop_loss(
+                    &flat.index_select(0, &b.scored),
+                    &again.index_select(0, &b.scored),
+                );
+                loss = (loss + second) * 0.5 + agree * config.r_drop;
+            }
+        }
         loss_sum += step.take(opt, config.lr, &loss);
         tokens += batch.iter().map(|e| e.ids.len()).sum::<usize>();
         last = Progress {
@@ -970,6 +971,43 @@ fn train_epoch(
         progress(last);
     }
     Ok(last)
+}
+
+/// The training-mode logits of a batch as `[batch × seq, labels]`.
+fn flat_logits(model: &TorchModel, b: &Batch) -> Result<Tensor> {
+    let logits = model.logits(&b.ids, &b.mask, &b.casing, true)?;
+    let n_labels = logits.size()[2];
+    Ok(logits.view([-1, n_labels]))
+}
+
+/// A batch's loss from its logits: the cross-entropy on the gold labels and, when distilling,
+/// the teacher term, mixed by the distillation weight; `None` when there is neither (a batch
+/// of unlabelled windows without a teacher).
+fn batch_loss(config: &TrainConfig, b: &Batch, flat: &Tensor) -> Option<Tensor> {
+    // Unlabelled transfer windows have no gold labels: no cross-entropy term for a batch of
+    // only those (its mean would be NaN).
+    let gold_loss = (b.labelled > 0).then(|| {
+        flat.cross_entropy_loss::<Tensor>(
+            &b.gold.view([-1]),
+            None,
+            tch::Reduction::Mean,
+            -100,
+            config.label_smoothing,
+        )
+    });
+    let teacher_loss = match (&config.teacher, &b.soft) {
+        (Some(d), Some(soft)) => Some((
+            distill_loss(&flat.index_select(0, &b.scored), soft, d.temperature),
+            d.weight,
+        )),
+        _ => None,
+    };
+    match (gold_loss, teacher_loss) {
+        (Some(g), Some((t, w))) => Some(g * (1.0 - w) + t * w),
+        (Some(g), None) => Some(g),
+        (None, Some((t, w))) => Some(t * w),
+        (None, None) => None,
+    }
 }
 
 /// The pipeline that scores a saved epoch (NER only: the relation model plays no part).
@@ -1107,6 +1145,7 @@ mod tests {
             transfer: Vec::new(),
             label_smoothing: 0.0,
             mention_swap: 0.0,
+            r_drop: 0.0,
             resume: None,
         }
     }
@@ -1254,6 +1293,51 @@ mod tests {
             err.contains("mention_swap must be in [0, 1], not 1.5"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn r_drop_loss_is_the_symmetric_kl_divergence_of_the_two_passes() {
+        let a = Tensor::from_slice(&[0.0f32, 1.0]).view([1, 2]);
+        let b = Tensor::from_slice(&[1.0f32, 0.0]).view([1, 2]);
+        // p = softmax(0, 1), q = softmax(1, 0): KL(p ‖ q) = KL(q ‖ p) = (p1 − p0) ln(p1 / p0).
+        let (p0, p1) = (1.0 / (1.0 + 1f64.exp()), 1f64.exp() / (1.0 + 1f64.exp()));
+        let want = (p1 - p0) * (p1 / p0).ln();
+        assert!((r_drop_loss(&a, &b).double_value(&[]) - want).abs() < 1e-6);
+        // Symmetric where the two KL directions differ, and 0 for the same distribution.
+        let c = Tensor::from_slice(&[2.0f32, -1.0, 0.5, 0.0]).view([2, 2]);
+        let d = Tensor::from_slice(&[0.0f32, 0.0, 3.0, 1.0]).view([2, 2]);
+        let (cd, dc) = (
+            r_drop_loss(&c, &d).double_value(&[]),
+            r_drop_loss(&d, &c).double_value(&[]),
+        );
+        let one_way = distill_loss(&c, &d, 1.0).double_value(&[]);
+        let other_way = distill_loss(&d, &c, 1.0).double_value(&[]);
+        assert!((one_way - other_way).abs() > 1e-3);
+        assert!((cd - dc).abs() < 1e-9 && (cd - (one_way + other_way) / 2.0).abs() < 1e-6);
+        assert!(r_drop_loss(&c, &c).double_value(&[]).abs() < 1e-7);
+    }
+
+    #[test]
+    fn r_drop_changes_what_is_learned_and_is_refused_below_zero() {
+        let tmp = tempfile::tempdir().unwrap();
+        let encoder = tmp.path().join("encoder");
+        crate::model::torch::tests::write_random(&encoder, "bert");
+        let weights = |dir: &Path| std::fs::read(dir.join("model.safetensors")).unwrap();
+        let plain = tmp.path().join("plain");
+        train(&tiny_config(&encoder, &plain), |_| {}).unwrap();
+        // The same seed again: training is reproducible, so a difference is R-Drop's.
+        let again = tmp.path().join("again");
+        train(&tiny_config(&encoder, &again), |_| {}).unwrap();
+        assert!(weights(&again) == weights(&plain));
+        let dropped = tmp.path().join("r_drop");
+        let mut config = tiny_config(&encoder, &dropped);
+        config.r_drop = 1.0;
+        train(&config, |_| {}).unwrap();
+        assert!(weights(&dropped) != weights(&plain));
+
+        config.r_drop = -0.5;
+        let err = train(&config, |_| {}).unwrap_err().to_string();
+        assert!(err.contains("r_drop must be 0 or more, not -0.5"), "{err}");
     }
 
     #[test]
