@@ -12,6 +12,8 @@ cargo fmt --check
 cargo clippy --no-default-features --lib -- -D warnings
 cargo clippy --all-targets -- -D warnings
 cargo clippy --all-targets --all-features -- -D warnings
+# The public API's documentation: no broken or private links.
+cargo rustdoc --lib --all-features -- -D warnings
 cargo test --all-features
 # The core: every test that needs no libtorch, with the runtime the default build fetched.
 cache="${NEWSGRAPH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/newsgraph}"

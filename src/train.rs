@@ -2,7 +2,7 @@
 //!
 //! Training sees text the way [`Pipeline`] does: each document is laid out as text
 //! ([`ConllDocument::text`]), tokenized with the model's tokenizer and cut into the same
-//! overlapping windows ([`crate::segment::windows`]), so neighbouring sentences give context.
+//! overlapping windows as the pipeline's, so neighbouring sentences give context.
 //! The loss is taken on the first sub-token of each word that the window *owns*. Words are
 //! the tokenizer's words; a CoNLL token split into several words ("U.S.") gives its label to
 //! the first and `I-` to the rest, as the pipeline will read them back.

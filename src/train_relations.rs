@@ -1,7 +1,7 @@
 //! Fine-tuning the relation classifier in Rust with tch (feature `torch`): a BERT encoder read
 //! from a model folder, the pair marked with four marker tokens, the states at the two start
 //! markers concatenated and classified into `no_relation` or one of the directed relations
-//! ([`classes`]: the 36 of KBP37 and `loc:located_in` both ways). Training data: KBP37 and,
+//! (the 36 of KBP37 and `loc:located_in` both ways). Training data: KBP37 and,
 //! optionally, CoNLL04 sentences, whose relations map to KBP names (`OrgBased_In` to any of
 //! the three `org:*_of_headquarters`: the loss is the probability of the allowed set, so the
 //! model picks the sub-slot). Each epoch is scored on dev (KBP37 macro-F1, CoNLL04 strict F1)
@@ -29,7 +29,7 @@ use tch::{nn, Device, Kind, Tensor};
 #[derive(Debug, Clone)]
 pub struct RelationTrainConfig {
     /// Folder of the pretrained BERT encoder, or of a relation model to continue (its
-    /// classifier rows are kept for the classes it shares with [`classes`]).
+    /// classifier rows are kept for the classes it shares with the trained ones).
     pub encoder: PathBuf,
     /// Training examples.
     pub train: Vec<Example>,
