@@ -2,7 +2,8 @@
 //! cleaning + tokenization + windowing, the forward pass per batch size and engine, and end to
 //! end (the difference is decoding and the rule stages).
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use newsgraph::{Article, EncoderInput, Engine, NerModel, Pipeline, PipelineOptions};
+use newsgraph::model::{EncoderInput, NerModel};
+use newsgraph::{Article, Engine, Pipeline, PipelineOptions};
 
 fn articles() -> Vec<Article> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/articles");

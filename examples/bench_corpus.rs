@@ -70,11 +70,11 @@ fn reset_peak_rss() {
 }
 
 /// Full windows of pseudo-random token ids (a fixed-seed LCG; ids below 30,000).
-fn random_batch(rows: usize, len: usize, seed: u64) -> newsgraph::EncoderInput {
+fn random_batch(rows: usize, len: usize, seed: u64) -> newsgraph::model::EncoderInput {
     let mut x = seed
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);
-    let mut input = newsgraph::EncoderInput::new(rows, len);
+    let mut input = newsgraph::model::EncoderInput::new(rows, len);
     for id in &mut input.ids {
         x = x
             .wrapping_mul(6364136223846793005)

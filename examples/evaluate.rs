@@ -15,8 +15,8 @@ mod common;
 use anyhow::{Context, Result};
 use clap::Parser;
 use common::PipelineArgs;
-use newsgraph::conll::ConllDocument;
-use newsgraph::eval::{
+use newsgraph::training::conll::ConllDocument;
+use newsgraph::training::eval::{
     mention_texts, paired_bootstrap, predict, score_documents, Comparison, Scores,
 };
 use newsgraph::Pipeline;
@@ -64,16 +64,17 @@ fn run() -> Result<()> {
     let args = Args::parse();
     let model = args.pipeline.model_dir();
     let mut docs = if args.conll04 {
-        let sentences = newsgraph::conll04::read(&args.file).context("reading the CoNLL04 file")?;
+        let sentences =
+            newsgraph::training::conll04::read(&args.file).context("reading the CoNLL04 file")?;
         sentences.iter().map(|s| s.conll_document()).collect()
     } else {
-        newsgraph::conll::read(&args.file).context("reading the CoNLL file")?
+        newsgraph::training::conll::read(&args.file).context("reading the CoNLL file")?
     };
     if let Some(n) = args.held_out {
         if n == 0 || n >= docs.len() {
             anyhow::bail!("--held-out {n}: expected 1 to {} documents", docs.len() - 1);
         }
-        docs = newsgraph::conll::hold_out(docs, n).1;
+        docs = newsgraph::training::conll::hold_out(docs, n).1;
     }
     let pipeline = Pipeline::load(&model, args.pipeline.options())?;
     let seen = seen_names(&args)?;
@@ -117,10 +118,10 @@ fn seen_names(args: &Args) -> Result<Option<HashSet<String>>> {
     }
     let mut seen = HashSet::new();
     for path in &args.unseen_in {
-        let mut train = newsgraph::conll::read(path)
+        let mut train = newsgraph::training::conll::read(path)
             .with_context(|| format!("reading --unseen-in {}", path.display()))?;
         if let (Some(n), true) = (args.held_out, same_file(path, &args.file)) {
-            train = newsgraph::conll::hold_out(train, n).0;
+            train = newsgraph::training::conll::hold_out(train, n).0;
         }
         seen.extend(mention_texts(&train));
     }

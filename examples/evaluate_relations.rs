@@ -13,7 +13,7 @@
 //!
 //! `--conll04 FILE --gold-entities [--threshold P]`: relations among each sentence's gold
 //! entities (every pair; `RelationModel::predict_typed`: the classes whose entity kinds fit),
-//! mapped to CoNLL04's types (`newsgraph::conll04::from_kbp`: Work_For ← per:employee_of and
+//! mapped to CoNLL04's types (`newsgraph::training::conll04::from_kbp`: Work_For ← per:employee_of and
 //! org:top_members/employees reversed; OrgBased_In ← org:*_of_headquarters; Live_In ←
 //! per:*_of_residence; Located_In ← loc:located_in; no class for Kill), scored strictly
 //! (both ends and the type). OUT: one line per sentence, `{"index": i, "relations":
@@ -29,10 +29,10 @@ mod common;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use newsgraph::kbp37::{self, Scores};
-use newsgraph::{
-    conll04, Article, Engine, EntityKind, Pair, Pipeline, PipelineOptions, RelationModel,
-};
+use newsgraph::model::{Pair, RelationModel};
+use newsgraph::training::conll04;
+use newsgraph::training::kbp37::{self, Scores};
+use newsgraph::{Article, Engine, EntityKind, Pipeline, PipelineOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -156,7 +156,7 @@ fn run_kbp37(args: &Args, file: &Path, model: &RelationModel) -> Result<()> {
 fn kbp37_predictions(
     examples: &[kbp37::Example],
     model: &RelationModel,
-) -> Result<Vec<Option<kbp37::Directed>>> {
+) -> Result<Vec<Option<newsgraph::model::Directed>>> {
     let pairs: Vec<Pair> = examples
         .iter()
         .map(|e| Pair {
@@ -165,7 +165,7 @@ fn kbp37_predictions(
             e2: e.e2,
         })
         .collect();
-    let kbp37_class = |c: &Option<kbp37::Directed>| {
+    let kbp37_class = |c: &Option<newsgraph::model::Directed>| {
         c.is_none_or(|d| d.kind != newsgraph::RelationKind::LocLocatedIn)
     };
     Ok(model
@@ -188,7 +188,7 @@ fn kbp37_predictions(
 fn write_kbp37_predictions(
     path: &Path,
     examples: &[kbp37::Example],
-    predictions: &[Option<kbp37::Directed>],
+    predictions: &[Option<newsgraph::model::Directed>],
 ) -> Result<()> {
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,

@@ -12,8 +12,8 @@
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use newsgraph::conll::{hold_out, ConllDocument};
-use newsgraph::train::{train, Keep, Progress, TrainConfig, TrainReport};
+use newsgraph::training::conll::{hold_out, ConllDocument};
+use newsgraph::training::ner::{train, Keep, Progress, TrainConfig, TrainReport};
 use std::path::PathBuf;
 
 mod common;
@@ -123,7 +123,7 @@ fn main() -> Result<()> {
     };
     let (train_docs, held_out) = train_documents(&args)?;
     let dev = match &args.dev {
-        Some(p) => newsgraph::conll::read(p).context("reading --dev")?,
+        Some(p) => newsgraph::training::conll::read(p).context("reading --dev")?,
         None => Vec::new(),
     };
     eprintln!(
@@ -183,7 +183,7 @@ fn train_documents(args: &Args) -> Result<(Vec<ConllDocument>, Vec<ConllDocument
     let mut train_docs = Vec::new();
     let mut held_out = Vec::new();
     for (i, path) in args.train.iter().enumerate() {
-        let mut docs = newsgraph::conll::read(path)
+        let mut docs = newsgraph::training::conll::read(path)
             .with_context(|| format!("reading --train {}", path.display()))?;
         if i == 0 {
             if args.hold_out >= docs.len() {
@@ -276,7 +276,7 @@ fn print_report(config: &TrainConfig, report: &TrainReport) {
             report.seconds
         );
     }
-    let f1s = |v: &[newsgraph::eval::Scores]| {
+    let f1s = |v: &[newsgraph::training::eval::Scores]| {
         v.iter()
             .map(|s| (s.overall().f1() * 100.0).round() / 100.0)
             .collect::<Vec<_>>()

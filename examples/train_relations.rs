@@ -17,7 +17,7 @@
 //! first N layers.
 use anyhow::{Context, Result};
 use clap::Parser;
-use newsgraph::train_relations::{train_relations, RelationTrainConfig};
+use newsgraph::training::relations::{train_relations, RelationTrainConfig};
 use std::path::PathBuf;
 
 mod common;
@@ -85,16 +85,15 @@ fn main() -> Result<()> {
     if args.threads > 0 {
         tch::set_num_threads(args.threads as i32);
     }
-    let mut train = newsgraph::kbp37::read(&args.train).context("reading --train")?;
+    let mut train = newsgraph::training::kbp37::read(&args.train).context("reading --train")?;
     if let Some(n) = args.max_train {
         train.truncate(n);
     }
-    let dev = newsgraph::kbp37::read(&args.dev).context("reading --dev")?;
-    let conll04 = |p: &Option<PathBuf>| -> Result<Vec<newsgraph::conll04::Sentence>> {
+    let dev = newsgraph::training::kbp37::read(&args.dev).context("reading --dev")?;
+    let conll04 = |p: &Option<PathBuf>| -> Result<Vec<newsgraph::training::conll04::Sentence>> {
         match p {
-            Some(p) => {
-                newsgraph::conll04::read(p).with_context(|| format!("reading {}", p.display()))
-            }
+            Some(p) => newsgraph::training::conll04::read(p)
+                .with_context(|| format!("reading {}", p.display())),
             None => Ok(Vec::new()),
         }
     };

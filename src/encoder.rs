@@ -41,7 +41,7 @@ pub(crate) trait Encoder: Send + Sync {
 /// 4 mixed).
 ///
 /// ```
-/// let input = newsgraph::EncoderInput::new(2, 3);
+/// let input = newsgraph::model::EncoderInput::new(2, 3);
 /// assert_eq!((input.ids.len(), input.mask.len(), input.casing.len()), (6, 6, 6));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -8,9 +8,10 @@
 //! and training (see [`Engine`]).
 //!
 //! A [`Pipeline`] turns [`Article`]s into [`Document`]s: entities, clusters, relations, quotes
-//! and dates. [`input`] reads articles, [`conll`] and [`eval`] read and score CoNLL data,
-//! `train` (feature `torch`) fine-tunes models. Inside, the modules follow the data: input →
-//! cleaning → segmentation → tokenization → the engine boundary ([`EncoderInput`] in, label
+//! and dates. That is the crate root: extraction. [`input`] reads articles; [`model`] holds the
+//! engine-level types for running a model directly; [`training`] reads and scores datasets
+//! and (feature `torch`) trains models. Inside, the modules follow the data: input → cleaning
+//! → segmentation → tokenization → the engine boundary ([`model::EncoderInput`] in, label
 //! probabilities out) → decoding → entities → clusters / relations / quotes / time → output.
 //!
 //! ```
@@ -28,21 +29,17 @@
 
 mod clean;
 mod cluster;
-pub mod conll;
-pub mod conll04;
 mod decode;
 mod encoder;
 mod entity;
 mod error;
-pub mod eval;
 #[cfg(feature = "hub")]
 pub mod hub;
 pub mod input;
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]
 pub mod invariants;
-pub mod kbp37;
-mod model;
+pub mod model;
 mod output;
 mod pipeline;
 #[cfg(test)]
@@ -53,24 +50,19 @@ mod render;
 mod segment;
 mod temporal;
 mod tokenize;
-#[cfg(feature = "torch")]
-pub mod train;
-#[cfg(feature = "torch")]
-pub mod train_relations;
+pub mod training;
 
 pub use clean::{SkipReason, Skipped};
 pub use cluster::Cluster;
-pub use decode::{Aggregation, Decoding, LabelSet};
-pub use encoder::EncoderInput;
+pub use decode::{Aggregation, Decoding};
 pub use entity::{Entity, EntityKind};
 pub use error::{Error, LoadError, Result};
 pub use input::Article;
-pub use model::{onnx_runtime_available, Architecture, Engine, ModelConfig, NerModel};
+pub use model::Engine;
 pub use output::Document;
 pub use pipeline::{Pipeline, PipelineOptions, Stream, WindowStats, RELATION_THRESHOLD};
 pub use quote::Quote;
 pub use relation::{Evidence, Relation, RelationKind};
-pub use relation::{Pair, Prediction, RelationModel};
 pub use render::HtmlWriter;
 pub use temporal::{Temporal, TemporalLabel, Value as TemporalValue};
 

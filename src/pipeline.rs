@@ -510,8 +510,8 @@ impl Pipeline {
         encoded: &[Result<Encodings>],
         batches: &[&[(usize, usize, usize)]],
         outputs: Vec<Result<Vec<Vec<f32>>>>,
-    ) -> Vec<Vec<(Candidate, crate::kbp37::Directed, f32)>> {
-        let mut answers: Vec<Vec<(Candidate, crate::kbp37::Directed, f32)>> =
+    ) -> Vec<Vec<(Candidate, crate::relation::Directed, f32)>> {
+        let mut answers: Vec<Vec<(Candidate, crate::relation::Directed, f32)>> =
             vec![Vec::new(); articles.len()];
         let threshold = self.options.relation_threshold;
         for (batch, out) in batches.iter().zip(outputs) {

@@ -362,8 +362,8 @@ fn html_view_marks_what_was_found() {
 fn evaluation_scores_the_entities_kept_and_finds_the_mentions_of_training_data() {
     let conll = "-DOCSTART- O\n\nAngela I-PER\nMerkel I-PER\nmet O\nEmmanuel I-PER\nMacron I-PER\n\
                  in O\nParis I-LOC\non O\nFriday O\n. O\n";
-    let docs = newsgraph::conll::parse(conll, "test").unwrap();
-    let seen = newsgraph::eval::mention_texts(&docs);
+    let docs = newsgraph::training::conll::parse(conll, "test").unwrap();
+    let seen = newsgraph::training::eval::mention_texts(&docs);
     let want: HashSet<String> = ["Angela Merkel", "Emmanuel Macron", "Paris"]
         .map(String::from)
         .into();
@@ -373,15 +373,17 @@ fn evaluation_scores_the_entities_kept_and_finds_the_mentions_of_training_data()
         PipelineOptions::default().relation_model(None),
     )
     .unwrap();
-    let all = newsgraph::eval::evaluate(&pipeline, &docs)
+    let all = newsgraph::training::eval::evaluate(&pipeline, &docs)
         .unwrap()
         .overall();
     assert_eq!((all.correct, all.predicted, all.gold), (3, 3, 3));
-    let people = newsgraph::eval::evaluate_where(&pipeline, &docs, |_, t| t != ["Paris"]).unwrap();
+    let people =
+        newsgraph::training::eval::evaluate_where(&pipeline, &docs, |_, t| t != ["Paris"]).unwrap();
     let o = people.overall();
     assert_eq!((o.correct, o.predicted, o.gold), (2, 2, 2));
     assert!(!people.per_type.contains_key("LOC"), "{people:?}");
-    let places = newsgraph::eval::evaluate_where(&pipeline, &docs, |typ, _| typ == "LOC").unwrap();
+    let places =
+        newsgraph::training::eval::evaluate_where(&pipeline, &docs, |typ, _| typ == "LOC").unwrap();
     assert_eq!(places.per_type.keys().collect::<Vec<_>>(), ["LOC"]);
     assert_eq!(places.overall().correct, 1);
 }

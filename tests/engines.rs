@@ -2,7 +2,8 @@
 mod common;
 
 use common::{tiny, TinyOptions};
-use newsgraph::{EncoderInput, Engine, NerModel, Pipeline, PipelineOptions};
+use newsgraph::model::{EncoderInput, NerModel};
+use newsgraph::{Engine, Pipeline, PipelineOptions};
 use rand::{Rng, SeedableRng};
 
 /// A tiny model whose output projections are random too, so that attention and the

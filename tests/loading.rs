@@ -2,7 +2,8 @@
 mod common;
 
 use common::{tiny, write_tiny, TinyOptions, TokenizerFile};
-use newsgraph::{Error, LoadError, NerModel, Pipeline, PipelineOptions};
+use newsgraph::model::NerModel;
+use newsgraph::{Error, LoadError, Pipeline, PipelineOptions};
 use std::path::Path;
 
 fn load_err(dir: &Path) -> LoadError {

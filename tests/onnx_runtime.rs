@@ -5,7 +5,8 @@
 mod common;
 
 use common::{tiny, TinyOptions};
-use newsgraph::{Engine, NerModel, Pipeline, PipelineOptions};
+use newsgraph::model::NerModel;
+use newsgraph::{Engine, Pipeline, PipelineOptions};
 use std::sync::Mutex;
 
 /// Keeps the warnings logged, to check that a fallback is never silent.
@@ -40,7 +41,7 @@ fn a_missing_runtime_is_a_clear_error_and_never_a_silent_fallback() {
             "{err}"
         );
     }
-    assert!(!newsgraph::onnx_runtime_available());
+    assert!(!newsgraph::model::onnx_runtime_available());
     log::set_logger(&LOG).unwrap();
     log::set_max_level(log::LevelFilter::Warn);
     let ner_only = PipelineOptions::default().relation_model(None);

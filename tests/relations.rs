@@ -1,6 +1,7 @@
 //! The shipped relation model (models/newsgraph-rel-minilm) end to end on sentences written for
 //! this test (not from KBP37): the relation, its direction, and the engines' agreement.
-use newsgraph::{Engine, Pair, RelationModel};
+use newsgraph::model::{Pair, RelationModel};
+use newsgraph::Engine;
 use std::path::PathBuf;
 
 fn model_dir() -> PathBuf {

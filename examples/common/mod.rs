@@ -111,11 +111,13 @@ pub struct DistillArgs {
 #[cfg(feature = "torch")]
 impl DistillArgs {
     /// The distillation settings, when a teacher is given.
-    pub fn distill(&self) -> Option<newsgraph::train::Distill> {
-        self.teacher.clone().map(|model| newsgraph::train::Distill {
-            model,
-            weight: self.distill_weight,
-            temperature: self.distill_temperature,
-        })
+    pub fn distill(&self) -> Option<newsgraph::training::ner::Distill> {
+        self.teacher
+            .clone()
+            .map(|model| newsgraph::training::ner::Distill {
+                model,
+                weight: self.distill_weight,
+                temperature: self.distill_temperature,
+            })
     }
 }

@@ -1,6 +1,7 @@
 //! Decoding from arbitrary probability arrays (NaN and infinities too) over arbitrary words.
 #![no_main]
-use newsgraph::{Aggregation, LabelSet};
+use newsgraph::Aggregation;
+use newsgraph::model::LabelSet;
 
 #[derive(Debug, arbitrary::Arbitrary)]
 struct Input {

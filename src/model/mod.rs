@@ -1,4 +1,10 @@
-//! The model: a Hugging Face token-classification folder run with rust-bert's model structs.
+//! Engine-level types: models loaded from folders and the engine boundary.
+//!
+//! Extraction needs none of this (the crate root has [`Pipeline`](crate::Pipeline)); it is
+//! here for running a model directly: [`NerModel`] (a token-classification folder, any
+//! [`Engine`](crate::Engine)) takes an [`EncoderInput`] (token ids, mask and casing classes as
+//! plain `Vec`s) and returns label probabilities; [`RelationModel`] classifies marked entity
+//! [`Pair`]s into [`Directed`] relations; [`ModelConfig`] and [`LabelSet`] describe a folder.
 //!
 //! One enum, [`Architecture`], holds what differs between architectures (the config type, the
 //! weight prefix, the forward call); everything else is one code path.
@@ -17,10 +23,12 @@ pub(crate) mod onnx;
 #[cfg(feature = "torch")]
 pub(crate) mod torch;
 pub(crate) mod weights;
+pub use crate::decode::{LabelSet, Prefix, Scheme, Tag};
+pub use crate::encoder::EncoderInput;
+pub use crate::relation::{Directed, Pair, Prediction, RelationModel};
 pub use onnx::runtime_available as onnx_runtime_available;
 
-use crate::decode::LabelSet;
-use crate::encoder::{Encoder, EncoderInput, Output};
+use crate::encoder::{Encoder, Output};
 use crate::error::{Error, LoadError, Result};
 use crate::tokenize::TextTokenizer;
 use serde_json::Value;
@@ -353,7 +361,7 @@ impl Engine {
 }
 
 /// The name of the casing embedding's weight.
-pub const CASING_WEIGHT: &str = "newsgraph.casing_embeddings";
+pub(crate) const CASING_WEIGHT: &str = "newsgraph.casing_embeddings";
 
 /// A token-classification model with its tokenizer, ready to run on one of the engines.
 pub struct NerModel {
@@ -381,7 +389,7 @@ impl NerModel {
     ///
     /// ```
     /// # fn main() -> newsgraph::Result<()> {
-    /// let model = newsgraph::NerModel::load(&newsgraph::default_model_dir())?;
+    /// let model = newsgraph::model::NerModel::load(&newsgraph::default_model_dir())?;
     /// assert!(model.config().labels.types().iter().any(|t| t == "PER"));
     /// # Ok(()) }
     /// ```
@@ -471,8 +479,8 @@ impl NerModel {
     ///
     /// ```
     /// # fn main() -> newsgraph::Result<()> {
-    /// let model = newsgraph::NerModel::load(&newsgraph::default_model_dir())?;
-    /// let mut input = newsgraph::EncoderInput::new(1, 4);
+    /// let model = newsgraph::model::NerModel::load(&newsgraph::default_model_dir())?;
+    /// let mut input = newsgraph::model::EncoderInput::new(1, 4);
     /// input.ids = vec![101, 7632, 1012, 102]; // [CLS] hello . [SEP]
     /// input.mask = vec![1; 4];
     /// let probs = model.probs(&input)?;

@@ -116,10 +116,11 @@ fn environment() -> Result<&'static ort::environment::Environment> {
 /// whether the `onnx` engines can run and `Engine::Auto` picks `onnx-int8` for BERT models.
 ///
 /// ```
-/// use newsgraph::{Engine, NerModel};
+/// use newsgraph::Engine;
+/// use newsgraph::model::NerModel;
 /// # fn main() -> newsgraph::Result<()> {
 /// let model = NerModel::load(&newsgraph::default_model_dir())?; // Engine::Auto
-/// if newsgraph::onnx_runtime_available() {
+/// if newsgraph::model::onnx_runtime_available() {
 ///     assert_eq!(model.engine(), Engine::OnnxInt8);
 /// }
 /// # Ok(()) }

@@ -6,7 +6,7 @@
 
 use super::{Evidence, Relation, RelationKind};
 use crate::entity::{Entity, EntityKind};
-use crate::kbp37::Directed;
+use crate::relation::Directed;
 use crate::segment::sentence_starts;
 
 /// A pair of mentions of one sentence, `e1` before `e2` in the text.

@@ -207,3 +207,41 @@ pub(crate) fn merge(learned: Vec<Relation>, rules: Vec<Relation>) -> Vec<Relatio
     candidates::sort(&mut out);
     out
 }
+
+/// A relation between the marked pair, direction included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Directed {
+    /// The relation type.
+    pub kind: RelationKind,
+    /// `true` for `(e2,e1)`: the second marked entity is the subject.
+    pub reversed: bool,
+}
+
+impl Directed {
+    /// The KBP37 name: `per:employee_of(e1,e2)`.
+    pub fn name(self) -> String {
+        let dir = if self.reversed { "(e2,e1)" } else { "(e1,e2)" };
+        format!("{}{dir}", self.kind.as_str())
+    }
+
+    /// Parses a KBP37 label; `Ok(None)` for `no_relation`.
+    pub fn parse(label: &str) -> Result<Option<Self>, String> {
+        let label = label.trim();
+        if label == "no_relation" {
+            return Ok(None);
+        }
+        let (kind, reversed) = if let Some(k) = label.strip_suffix("(e1,e2)") {
+            (k, false)
+        } else if let Some(k) = label.strip_suffix("(e2,e1)") {
+            (k, true)
+        } else {
+            return Err(format!(
+                "label {label:?} is neither no_relation nor RELATION(e1,e2) / RELATION(e2,e1)"
+            ));
+        };
+        Ok(Some(Directed {
+            kind: kind.parse()?,
+            reversed,
+        }))
+    }
+}

@@ -7,8 +7,8 @@ use super::candidates::decide;
 use crate::encoder::{softmax, Encoder, EncoderInput, Output};
 use crate::entity::EntityKind;
 use crate::error::{Error, LoadError, Result};
-use crate::kbp37::Directed;
 use crate::model::{onnx, read_json, weights::Weights, Architecture, Engine};
+use crate::relation::Directed;
 use crate::tokenize::TextTokenizer;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -174,7 +174,8 @@ pub struct Prediction {
 ///
 /// ```no_run
 /// # fn main() -> newsgraph::Result<()> {
-/// use newsgraph::{Engine, Pair, RelationModel};
+/// use newsgraph::Engine;
+/// use newsgraph::model::{Pair, RelationModel};
 /// let model = RelationModel::load("models/newsgraph-rel-minilm".as_ref(), Engine::Auto)?;
 /// let text = "Thom Yorke of Radiohead said.";
 /// let p = model.predict(&[Pair { text, e1: (0, 10), e2: (14, 23) }])?;
@@ -426,7 +427,8 @@ impl RelationModel {
     ///
     /// ```no_run
     /// # fn main() -> newsgraph::Result<()> {
-    /// use newsgraph::{Engine, EntityKind, Pair, RelationModel};
+    /// use newsgraph::{Engine, EntityKind};
+    /// use newsgraph::model::{Pair, RelationModel};
     /// let model = RelationModel::load(&newsgraph::default_relation_model_dir(), Engine::Auto)?;
     /// let text = "Tim Cook is the chief executive of Apple.";
     /// let pair = Pair { text, e1: (0, 8), e2: (35, 40) };

@@ -7,15 +7,15 @@
 //! the tokenizer's words; a CoNLL token split into several words ("U.S.") gives its label to
 //! the first and `I-` to the rest, as the pipeline will read them back.
 
-use crate::conll::ConllDocument;
 use crate::decode::LabelSet;
 use crate::error::{Error, Result};
-use crate::eval::{chunks, evaluate, Scores};
 use crate::model::torch::{Missing, TorchModel};
 use crate::model::{read_json, weights_file, ModelConfig};
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::segment::{cut_quality, sentence_starts, windows};
 use crate::tokenize::{TextTokenizer, Tokens};
+use crate::training::conll::ConllDocument;
+use crate::training::eval::{chunks, evaluate, Scores};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use std::path::{Path, PathBuf};
@@ -1112,7 +1112,7 @@ mod tests {
 
     /// Two documents of the tiny random model's vocabulary (words `w4` … `w39`), PER and LOC.
     fn tiny_docs() -> Vec<ConllDocument> {
-        let sentence = |words: &[(&str, &str)]| crate::conll::Sentence {
+        let sentence = |words: &[(&str, &str)]| crate::training::conll::Sentence {
             tokens: words.iter().map(|w| w.0.to_string()).collect(),
             tags: words.iter().map(|w| w.1.to_string()).collect(),
         };

@@ -28,7 +28,7 @@ impl ConllDocument {
     /// of every token, sentence by sentence.
     ///
     /// ```
-    /// use newsgraph::conll::{ConllDocument, Sentence};
+    /// use newsgraph::training::conll::{ConllDocument, Sentence};
     /// let doc = ConllDocument { sentences: vec![
     ///     Sentence { tokens: vec!["EU".into(), "rejects".into()], tags: vec!["I-ORG".into(), "O".into()] },
     ///     Sentence { tokens: vec!["Peter".into()], tags: vec!["I-PER".into()] },

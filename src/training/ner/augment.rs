@@ -5,8 +5,8 @@
 //! CoNLL-2003 test set's drop comes from names unseen in training; this asks the model to read
 //! the context around a name as well as the name.
 
-use crate::conll::{ConllDocument, Sentence};
-use crate::eval::{chunks, mentions};
+use crate::training::conll::{ConllDocument, Sentence};
+use crate::training::eval::{chunks, mentions};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};

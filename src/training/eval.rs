@@ -1,11 +1,11 @@
 //! Evaluation the way the field does it: entity-level exact-match precision, recall and F1
 //! (conlleval / seqeval semantics), per type and overall.
 
-use crate::conll::{ConllDocument, TokenSpans};
 use crate::decode::{spans, Prefix, Tag};
 use crate::error::Result;
 use crate::input::Article;
 use crate::pipeline::Pipeline;
+use crate::training::conll::{ConllDocument, TokenSpans};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -23,7 +23,7 @@ pub struct Chunk {
 /// Reads entities from a tag sequence (IOB1, BIO or BIOES) with conlleval semantics.
 ///
 /// ```
-/// use newsgraph::eval::chunks;
+/// use newsgraph::training::eval::chunks;
 /// // IOB1: B- only where two entities of one type touch.
 /// let c = chunks(&["I-PER", "I-PER", "B-PER", "O", "I-LOC"]);
 /// assert_eq!(c.len(), 3);
@@ -319,7 +319,7 @@ pub struct Comparison {
 /// the same order ([`evaluate_documents`]).
 ///
 /// ```
-/// use newsgraph::eval::{paired_bootstrap, Counts, Scores};
+/// use newsgraph::training::eval::{paired_bootstrap, Counts, Scores};
 /// let doc = |correct, predicted, gold| {
 ///     let mut s = Scores::default();
 ///     s.per_type.insert("PER".into(), Counts { correct, predicted, gold });

@@ -5,7 +5,7 @@
 //! to score on it strictly (both ends and the type).
 //!
 //! ```
-//! use newsgraph::conll04::{self, Sentence};
+//! use newsgraph::training::conll04::{self, Sentence};
 //! let json = r#"[{"tokens": ["Smith", "works", "for", "IBM", "."],
 //!   "entities": [{"type": "Peop", "start": 0, "end": 1}, {"type": "Org", "start": 3, "end": 4}],
 //!   "relations": [{"type": "Work_For", "head": 0, "tail": 1}]}]"#;
@@ -15,7 +15,7 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::kbp37::Directed;
+use crate::relation::Directed;
 use crate::relation::RelationKind;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -95,8 +95,8 @@ pub fn parse(json: &str) -> Result<Vec<Sentence>> {
 impl Sentence {
     /// The sentence as a one-sentence CoNLL document with `B-` tags of the pipeline's types
     /// (`Peop` PER, `Org` ORG, `Loc` LOC; `Other`, which no pipeline type matches, as `O`), for
-    /// scoring entities with [`crate::eval`].
-    pub fn conll_document(&self) -> crate::conll::ConllDocument {
+    /// scoring entities with [`crate::training::eval`].
+    pub fn conll_document(&self) -> crate::training::conll::ConllDocument {
         let mut tags = vec!["O".to_string(); self.tokens.len()];
         for e in &self.entities {
             let typ = match e.kind.as_str() {
@@ -110,8 +110,8 @@ impl Sentence {
                 *tag = format!("{prefix}-{typ}");
             }
         }
-        crate::conll::ConllDocument {
-            sentences: vec![crate::conll::Sentence {
+        crate::training::conll::ConllDocument {
+            sentences: vec![crate::training::conll::Sentence {
                 tokens: self.tokens.clone(),
                 tags,
             }],
@@ -393,7 +393,7 @@ mod tests {
         let doc = s.conll_document();
         let sentence = &doc.sentences[0];
         assert_eq!(sentence.tokens, s.tokens);
-        let entities: Vec<(String, String)> = crate::eval::chunks(&sentence.tags)
+        let entities: Vec<(String, String)> = crate::training::eval::chunks(&sentence.tags)
             .into_iter()
             .map(|c| (c.typ, sentence.tokens[c.start..c.end].join(" ")))
             .collect();

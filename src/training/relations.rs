@@ -8,16 +8,17 @@
 //! and saved, so a run can resume from its last epoch (`RelationTrainConfig::resume`; the
 //! optimizer's moments start afresh).
 
-use crate::conll04::{self, Sentence};
 use crate::error::{Error, LoadError, Result};
-use crate::kbp37::{Directed, Example, Scores};
 use crate::model::read_json;
 use crate::model::torch::{load_var_store, save_var_store, Missing};
 use crate::relation::model::{classes, Encoded, PairEncoder, MARKERS};
+use crate::relation::Directed;
 use crate::relation::RelationKind;
 use crate::tokenize::TextTokenizer;
-pub use crate::train::Distill;
-use crate::train::{bucketed_batches, distill_loss, Step};
+use crate::training::conll04::{self, Sentence};
+use crate::training::kbp37::{Example, Scores};
+pub use crate::training::ner::Distill;
+use crate::training::ner::{bucketed_batches, distill_loss, Step};
 use rand::SeedableRng;
 use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
 use std::path::{Path, PathBuf};
@@ -728,7 +729,7 @@ mod tests {
         let encoder = tmp.path().join("encoder");
         let (net, raw, tokenizer) = tiny_net(&encoder);
         save(&net, &raw, &tokenizer, (32, None), &encoder).unwrap();
-        let data = crate::kbp37::parse(concat!(
+        let data = crate::training::kbp37::parse(concat!(
             "0\t\" <e1> w1 w2 </e1> w3 <e2> w4 </e2> w5 \"\nper:employee_of(e1,e2)\n\n",
             "1\t\" <e2> w6 </e2> w7 <e1> w8 w9 </e1> \"\nper:employee_of(e2,e1)\n\n",
             "2\t\" w10 <e1> w11 </e1> w12 <e2> w13 </e2> \"\nno_relation\n",
