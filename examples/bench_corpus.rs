@@ -24,19 +24,19 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     limit: usize,
     /// Worker-thread counts to measure, comma-separated.
-    #[arg(long, default_value = "1", value_delimiter = ',')]
+    #[arg(long, default_values_t = [PipelineOptions::default().threads], value_delimiter = ',')]
     threads: Vec<usize>,
     /// Batch sizes to measure, comma-separated.
-    #[arg(long, default_value = "16", value_delimiter = ',')]
+    #[arg(long, default_values_t = [PipelineOptions::default().batch_size], value_delimiter = ',')]
     batch: Vec<usize>,
     /// Engine threads per forward pass to measure, comma-separated (0 = one per core).
-    #[arg(long, default_value = "0", value_delimiter = ',')]
+    #[arg(long, default_values_t = [PipelineOptions::default().engine_threads], value_delimiter = ',')]
     engine_threads: Vec<usize>,
     /// Tokens shared by neighbouring windows (default: a sixteenth of the window).
     #[arg(long)]
     overlap: Option<usize>,
     /// Forward-pass engines to measure, comma-separated.
-    #[arg(long, default_value = "auto", value_delimiter = ',')]
+    #[arg(long, default_values_t = [PipelineOptions::default().engine], value_delimiter = ',')]
     engine: Vec<Engine>,
     /// Relation sources to measure, comma-separated: `model` (the learned model and the
     /// rules: the default pipeline) or `rules` (rules only).

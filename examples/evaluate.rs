@@ -96,7 +96,7 @@ fn run() -> Result<()> {
     json["engine"] = pipeline.model().engine().as_str().into();
     json["file"] = args.file.display().to_string().into();
     json["held_out"] = args.held_out.into();
-    json["decoding"] = format!("{:?}", args.pipeline.decoding)
+    json["decoding"] = format!("{:?}", args.pipeline.options().decoding)
         .to_lowercase()
         .into();
     json["unseen"] = first.unseen.as_deref().map(|u| summed(u).to_json()).into();

@@ -67,10 +67,10 @@ struct Args {
     #[arg(long, default_value = "both", value_parser = ["model", "rules", "both"])]
     relations: String,
     /// The relation model folder.
-    #[arg(long, default_value = "models/newsgraph-rel-minilm")]
+    #[arg(long, default_value_os_t = newsgraph::default_relation_model_dir())]
     model: PathBuf,
     /// Engine: auto (onnx-int8), onnx-int8, onnx-int8-rows or onnx.
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value_t = PipelineOptions::default().engine)]
     engine: Engine,
     /// Where to write one JSON line per example.
     #[arg(long)]

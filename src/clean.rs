@@ -3,6 +3,7 @@
 //! *marked*, never deleted: offsets stay those of the original text, and the model sees the
 //! marked spans as blanks.
 
+use crate::span::CharIndex;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
@@ -30,6 +31,10 @@ pub struct Skipped {
     pub start: usize,
     /// Byte offset one past the last byte.
     pub end: usize,
+    /// `start` in characters (Unicode scalar values: a Python `str` index).
+    pub char_start: usize,
+    /// `end` in characters.
+    pub char_end: usize,
     /// Why it was skipped.
     pub reason: SkipReason,
 }
@@ -60,13 +65,17 @@ fn read_more() -> &'static Regex {
 /// Finds the furniture of a text; `date_line` is the span of a date line at the top (see
 /// [`crate::temporal::article_date`]), if any. Spans are sorted and do not overlap.
 pub fn furniture(text: &str, date_line: Option<(usize, usize)>) -> Vec<Skipped> {
+    let chars = CharIndex::new(text);
+    let skipped = |start: usize, end: usize, reason: SkipReason| Skipped {
+        start,
+        end,
+        char_start: chars.at(start),
+        char_end: chars.at(end),
+        reason,
+    };
     let mut out: Vec<Skipped> = Vec::new();
     if let Some((start, end)) = date_line {
-        out.push(Skipped {
-            start,
-            end,
-            reason: SkipReason::DateLine,
-        });
+        out.push(skipped(start, end, SkipReason::DateLine));
     }
     let mut previous: Option<&str> = None;
     let mut offset = 0;
@@ -81,23 +90,15 @@ pub fn furniture(text: &str, date_line: Option<(usize, usize)>) -> Vec<Skipped> 
         }
         let words = trimmed.split_whitespace().count();
         if words <= 6 && furniture_line().is_match(trimmed) {
-            out.push(Skipped {
-                start,
-                end,
-                reason: SkipReason::Furniture,
-            });
+            out.push(skipped(start, end, SkipReason::Furniture));
         } else if previous == Some(trimmed) && words <= 25 {
-            out.push(Skipped {
-                start,
-                end,
-                reason: SkipReason::RepeatedHeadline,
-            });
+            out.push(skipped(start, end, SkipReason::RepeatedHeadline));
         } else if let Some(m) = read_more().find(trimmed) {
-            out.push(Skipped {
-                start: start + m.start(),
-                end: start + m.end(),
-                reason: SkipReason::ReadMore,
-            });
+            out.push(skipped(
+                start + m.start(),
+                start + m.end(),
+                SkipReason::ReadMore,
+            ));
         }
         previous = Some(trimmed);
     }

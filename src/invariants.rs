@@ -311,15 +311,30 @@ pub fn check_document(text: &str, doc: &Document) {
     check_temporal(text, &doc.temporal);
     for s in &doc.skipped {
         span_ok(text, s.start, s.end, "skipped");
+        chars_ok(
+            text,
+            (s.start, s.end),
+            (s.char_start, s.char_end),
+            "skipped",
+        );
     }
+}
+
+/// Character offsets are the byte offsets counted in Unicode scalar values.
+fn chars_ok(text: &str, bytes: (usize, usize), chars: (usize, usize), what: &str) {
+    let count = |b: usize| text[..b].chars().count();
+    assert_eq!(
+        chars,
+        (count(bytes.0), count(bytes.1)),
+        "{what} char offsets"
+    );
 }
 
 fn check_entities(text: &str, ents: &[Entity]) {
     for e in ents {
         span_ok(text, e.start, e.end, "entity");
         assert_eq!(&text[e.start..e.end], e.text, "entity text");
-        assert_eq!(e.char_start, text[..e.start].chars().count(), "char_start");
-        assert_eq!(e.char_end, text[..e.end].chars().count(), "char_end");
+        chars_ok(text, (e.start, e.end), (e.char_start, e.char_end), "entity");
     }
 }
 
@@ -347,12 +362,31 @@ fn check_quotes(text: &str, quotes: &[Quote], n_clusters: usize) {
         assert_eq!(&text[q.start..q.end], q.text, "quote text");
         assert!(q.speaker.is_none_or(|s| s < n_clusters), "quote speaker");
         assert!(q.speaker.is_none() || q.speaker_text.is_some());
+        chars_ok(text, (q.start, q.end), (q.char_start, q.char_end), "quote");
+        assert_eq!(q.speaker_text.is_some(), q.speaker_span.is_some());
+        if let Some(s) = q.speaker_span {
+            span_ok(text, s.start, s.end, "speaker");
+            chars_ok(
+                text,
+                (s.start, s.end),
+                (s.char_start, s.char_end),
+                "speaker",
+            );
+            assert_eq!(Some(&text[s.start..s.end]), q.speaker_text.as_deref());
+        }
     }
 }
 
 fn check_relations(text: &str, rels: &[Relation], n_clusters: usize) {
     for r in rels {
-        span_ok(text, r.evidence.start, r.evidence.end, "evidence");
+        let ev = r.evidence;
+        span_ok(text, ev.start, ev.end, "evidence");
+        chars_ok(
+            text,
+            (ev.start, ev.end),
+            (ev.char_start, ev.char_end),
+            "evidence",
+        );
         assert!(r.head < n_clusters, "relation head");
         assert!(r.tail.is_none_or(|t| t < n_clusters), "relation tail");
         assert!(!r.head_text.is_empty(), "relation without head text");
@@ -363,5 +397,11 @@ fn check_temporal(text: &str, found: &[Temporal]) {
     for t in found {
         span_ok(text, t.start, t.end, "temporal");
         assert_eq!(&text[t.start..t.end], t.text, "temporal text");
+        chars_ok(
+            text,
+            (t.start, t.end),
+            (t.char_start, t.char_end),
+            "temporal",
+        );
     }
 }

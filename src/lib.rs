@@ -48,6 +48,7 @@ mod quote;
 mod relation;
 mod render;
 mod segment;
+mod span;
 mod temporal;
 mod tokenize;
 pub mod training;
@@ -62,8 +63,9 @@ pub use model::Engine;
 pub use output::Document;
 pub use pipeline::{Pipeline, PipelineOptions, Stream, WindowStats, RELATION_THRESHOLD};
 pub use quote::Quote;
-pub use relation::{Evidence, Relation, RelationKind};
+pub use relation::{Relation, RelationKind};
 pub use render::HtmlWriter;
+pub use span::Span;
 pub use temporal::{Temporal, TemporalLabel, Value as TemporalValue};
 
 use std::path::PathBuf;

@@ -19,6 +19,7 @@ use crate::relation::candidates::{candidates, decide, Candidate};
 use crate::relation::model::{Encoded, BATCH};
 use crate::relation::{Pair, RelationModel};
 use crate::segment::{cut_quality, sentence_starts, windows, Window};
+use crate::span::CharIndex;
 use crate::temporal::{article_date, find as find_temporal};
 use crate::tokenize::{TextTokenizer, Tokens};
 use chrono::NaiveDate;
@@ -486,11 +487,13 @@ impl Pipeline {
             })
             .collect();
         let answers = self.answers(model, articles, docs, &encoded, &batches, outputs);
-        for ((doc, enc), answers) in docs.iter_mut().zip(encoded).zip(answers) {
+        let each = docs.iter_mut().zip(articles).zip(encoded).zip(answers);
+        for (((doc, a), enc), answers) in each {
             if let Ok(d) = doc {
                 match enc {
                     Ok(_) => {
-                        let learned = crate::relation::candidates::relations(&d.entities, answers);
+                        let learned =
+                            crate::relation::candidates::relations(&a.text, &d.entities, answers);
                         d.relations =
                             crate::relation::merge(learned, std::mem::take(&mut d.relations));
                     }
@@ -799,7 +802,7 @@ fn entities(
 ) -> Vec<Entity> {
     let tags: Vec<_> = labelled.iter().map(|w| labels.tags()[w.label]).collect();
     let scores: Vec<f32> = labelled.iter().map(|w| w.score).collect();
-    let mut chars = CharCounter::new(text);
+    let chars = CharIndex::new(text);
     spans(&tags, &scores)
         .into_iter()
         .flat_map(|s| split_at_line_breaks(text, words, s))
@@ -810,8 +813,7 @@ fn entities(
                 return None;
             }
             let label = labels.types()[s.typ].clone();
-            let char_start = chars.at(start);
-            let char_end = char_start + text[start..end].chars().count();
+            let (char_start, char_end) = (chars.at(start), chars.at(end));
             Some(Entity {
                 text: text[start..end].to_string(),
                 kind: EntityKind::from_label(&label),
@@ -955,33 +957,6 @@ fn trim_span(text: &str, start: usize, end: usize) -> (usize, usize) {
     let lead = s.len() - s.trim_start().len();
     let trimmed = s.trim();
     (start + lead, start + lead + trimmed.len())
-}
-
-/// Converts increasing byte offsets to char offsets in one pass over the text.
-struct CharCounter<'a> {
-    text: &'a str,
-    byte: usize,
-    char: usize,
-}
-
-impl<'a> CharCounter<'a> {
-    fn new(text: &'a str) -> Self {
-        CharCounter {
-            text,
-            byte: 0,
-            char: 0,
-        }
-    }
-
-    fn at(&mut self, byte: usize) -> usize {
-        if byte < self.byte {
-            self.byte = 0;
-            self.char = 0;
-        }
-        self.char += self.text[self.byte..byte].chars().count();
-        self.byte = byte;
-        self.char
-    }
 }
 
 #[cfg(test)]

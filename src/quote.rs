@@ -9,6 +9,7 @@
 //! Defence Secretary said", the person last speaking (else last named).
 
 use crate::entity::{Entity, EntityKind};
+use crate::span::{CharIndex, Span};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
@@ -23,10 +24,17 @@ pub struct Quote {
     pub start: usize,
     /// Byte offset one past the last quoted byte.
     pub end: usize,
+    /// `start` in characters (Unicode scalar values: a Python `str` index).
+    pub char_start: usize,
+    /// `end` in characters.
+    pub char_end: usize,
     /// The speaker's cluster id, when one was found.
     pub speaker: Option<usize>,
     /// The words that name the speaker ("Ben Wallace", "he").
     pub speaker_text: Option<String>,
+    /// Where those words are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker_span: Option<Span>,
 }
 
 const OPEN: [char; 3] = ['“', '„', '«'];
@@ -140,9 +148,9 @@ fn sentence_start(text: &str, pos: usize) -> usize {
         .map_or(0, |i| i + 1)
 }
 
-/// A speaker: the entity's index, and the words that name it when they are not its text
-/// ("he", "the Defence Secretary").
-type Speaker = (usize, Option<String>);
+/// A speaker: the entity's index, and the byte span of the words that name it when they are
+/// not its text ("he", "the Defence Secretary").
+type Speaker = (usize, Option<(usize, usize)>);
 
 /// What surrounds a quote: before its opening mark back to the sentence start (not crossing
 /// the previous quote), after its closing mark to the sentence end or the next quote.
@@ -205,10 +213,13 @@ impl<'a> Attribution<'a> {
             .filter(move |(_, e)| e.start >= lo && e.end <= hi)
     }
 
-    /// "he", "the Defence Secretary" as the subject in `words`: the last speaker, or else the
-    /// last person named before the quote.
-    fn described(&self, words: &str, quote_start: usize) -> Option<Speaker> {
+    /// "he", "the Defence Secretary" as the subject in `words` (which start at byte `at`):
+    /// the last speaker, or else the last person named before the quote.
+    fn described(&self, words: &str, at: usize, quote_start: usize) -> Option<Speaker> {
         let m = subject_description(words)?;
+        let lead = m.as_str().len() - m.as_str().trim_start().len();
+        let start = at + m.start() + lead;
+        let span = (start, start + m.as_str().trim().len());
         let last_named = || {
             self.entities
                 .iter()
@@ -216,7 +227,7 @@ impl<'a> Attribution<'a> {
         };
         self.last_speaker
             .or_else(last_named)
-            .map(|i| (i, Some(m.as_str().trim().to_string())))
+            .map(|i| (i, Some(span)))
     }
 
     /// "Ben Wallace said: “…”": the last person before the speech verb, or a speaker right
@@ -235,7 +246,7 @@ impl<'a> Attribution<'a> {
         person
             .or(direct)
             .map(|(i, _)| (i, None))
-            .or_else(|| self.described(&s.before[..v.start()], s.quote_start))
+            .or_else(|| self.described(&s.before[..v.start()], s.before_at, s.quote_start))
     }
 
     /// "“…”, Ben Wallace said" or "“…”, said Ben Wallace": a speaker before the verb, or one
@@ -261,7 +272,7 @@ impl<'a> Attribution<'a> {
             .map(|(i, _)| (i, None))
             .or_else(|| {
                 (head.split_whitespace().count() <= 4)
-                    .then(|| self.described(head, s.quote_start))
+                    .then(|| self.described(head, s.after_at, s.quote_start))
                     .flatten()
             })
     }
@@ -275,6 +286,7 @@ pub fn find(text: &str, entities: &[Entity]) -> Vec<Quote> {
         entities,
         last_speaker: None,
     };
+    let chars = CharIndex::new(text);
     let mut out = Vec::with_capacity(spans.len());
     for (qi, &(start, end)) in spans.iter().enumerate() {
         let around = surroundings(text, &spans, qi);
@@ -284,13 +296,19 @@ pub fn find(text: &str, entities: &[Entity]) -> Vec<Quote> {
         if let Some((i, _)) = speaker {
             attribution.last_speaker = Some(i);
         }
+        let speaker_span = speaker.map(|(i, words)| {
+            let (s, e) = words.unwrap_or((entities[i].start, entities[i].end));
+            chars.span(Span::bytes(s, e))
+        });
         out.push(Quote {
             text: text[start..end].to_string(),
             start,
             end,
+            char_start: chars.at(start),
+            char_end: chars.at(end),
             speaker: speaker.as_ref().and_then(|(i, _)| entities[*i].cluster),
-            speaker_text: speaker
-                .map(|(i, words)| words.unwrap_or_else(|| entities[i].text.clone())),
+            speaker_text: speaker_span.map(|s| text[s.start..s.end].to_string()),
+            speaker_span,
         });
     }
     out

@@ -642,7 +642,8 @@ mod tests {
     use crate::cluster::Cluster;
     use crate::entity::Entity;
     use crate::quote::Quote;
-    use crate::relation::{Evidence, Relation, RelationKind};
+    use crate::relation::{Relation, RelationKind};
+    use crate::span::{CharIndex, Span};
     use crate::temporal::{Temporal, TemporalLabel, Value};
 
     fn entity(text: &str, whole: &str, label: &str, cluster: Option<usize>) -> Entity {
@@ -761,6 +762,7 @@ mod tests {
             mentions: vec![0],
             salience: 1.0,
         }];
+        let chars = CharIndex::new(text);
         let date_start = text.find("May 2024").unwrap();
         d.temporal = vec![Temporal {
             text: "May 2024".into(),
@@ -769,6 +771,8 @@ mod tests {
             unit: None,
             start: date_start,
             end: date_start + "May 2024".len(),
+            char_start: chars.at(date_start),
+            char_end: chars.at(date_start + "May 2024".len()),
         }];
         let q = text.find("Joe").unwrap();
         let q_end = text.find("Cup").unwrap() + 3;
@@ -776,8 +780,11 @@ mod tests {
             text: text[q..q_end].into(),
             start: q,
             end: q_end,
+            char_start: chars.at(q),
+            char_end: chars.at(q_end),
             speaker: None,
             speaker_text: Some("He".into()),
+            speaker_span: None,
         }];
         let ev_end = text.find(" on").unwrap();
         d.relations = vec![Relation {
@@ -787,10 +794,7 @@ mod tests {
             head_text: "Joe Biden".into(),
             tail_text: "x".into(),
             score: 0.5,
-            evidence: Evidence {
-                start: 0,
-                end: ev_end,
-            },
+            evidence: chars.span(Span::bytes(0, ev_end)),
         }];
         let html = d.to_html(text).unwrap();
         assert_eq!(

@@ -6,6 +6,7 @@
 //! `2022-09`. Numbers are parsed: "80,000 troops" → 80000 with unit `troops`, "6,000 sq km" →
 //! 6000 `km²`, "a fifth" → 0.2, "£5m" → 5000000 `GBP`.
 
+use crate::span::CharIndex;
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -64,6 +65,10 @@ pub struct Temporal {
     pub start: usize,
     /// Byte offset one past the last byte.
     pub end: usize,
+    /// `start` in characters (Unicode scalar values: a Python `str` index).
+    pub char_start: usize,
+    /// `end` in characters.
+    pub char_end: usize,
 }
 
 fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
@@ -238,6 +243,7 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
     }
     let mut found = out.found;
     found.sort_by_key(|f| f.start);
+    let chars = CharIndex::new(text);
     found
         .into_iter()
         .map(|f| Temporal {
@@ -247,6 +253,8 @@ pub fn find(text: &str, date: Option<NaiveDate>, skip: &[(usize, usize)]) -> Vec
             unit: f.unit,
             start: f.start,
             end: f.end,
+            char_start: chars.at(f.start),
+            char_end: chars.at(f.end),
         })
         .collect()
 }

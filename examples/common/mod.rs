@@ -5,6 +5,11 @@ use clap::Args;
 use newsgraph::{Aggregation, Decoding, Engine, PipelineOptions};
 use std::path::PathBuf;
 
+/// The library's defaults: every default below is read from here, never restated.
+fn defaults() -> PipelineOptions {
+    PipelineOptions::default()
+}
+
 /// The model and pipeline settings of `extract` and `evaluate`.
 #[derive(Args)]
 pub struct PipelineArgs {
@@ -12,30 +17,30 @@ pub struct PipelineArgs {
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Windows per forward pass.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = defaults().batch_size)]
     pub batch: usize,
     /// Worker threads (0 = one per core).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = defaults().threads)]
     pub threads: usize,
     /// Engine threads per forward pass (0 = one per core).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults().engine_threads)]
     pub engine_threads: usize,
     /// Tokens shared by neighbouring windows (default: a sixteenth of the window).
     #[arg(long)]
     pub overlap: Option<usize>,
-    /// Word-level aggregation of sub-token scores.
-    #[arg(long, default_value = "first")]
-    pub aggregation: Aggregation,
+    /// Word-level aggregation of sub-token scores: first, average or max (default: first).
+    #[arg(long)]
+    pub aggregation: Option<Aggregation>,
     /// Word labels: viterbi (the best sequence the label scheme allows) or greedy (each word's
-    /// most probable label).
-    #[arg(long, default_value = "viterbi")]
-    pub decoding: Decoding,
+    /// most probable label). Default: viterbi.
+    #[arg(long)]
+    pub decoding: Option<Decoding>,
     /// Leave each mention's type as the model gave it (no per-article vote over one name's
     /// mentions).
     #[arg(long)]
     pub no_type_vote: bool,
     /// Forward-pass engine: auto, onnx-int8, onnx-int8-rows, onnx, onnx-file or rust-bert (feature `torch`).
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value_t = defaults().engine)]
     pub engine: Engine,
     /// Relation model folder; default: the shipped one.
     #[arg(long, conflicts_with = "no_relation_model")]
@@ -44,7 +49,7 @@ pub struct PipelineArgs {
     #[arg(long)]
     pub no_relation_model: bool,
     /// A learned relation is kept from this probability on.
-    #[arg(long, default_value_t = newsgraph::RELATION_THRESHOLD)]
+    #[arg(long, default_value_t = defaults().relation_threshold)]
     pub relation_threshold: f32,
 }
 
@@ -58,13 +63,14 @@ impl PipelineArgs {
 
     /// The pipeline settings.
     pub fn options(&self) -> PipelineOptions {
-        PipelineOptions::default()
-            .batch_size(self.batch)
+        let d = defaults();
+        let (aggregation, decoding) = (d.aggregation, d.decoding);
+        d.batch_size(self.batch)
             .threads(self.threads)
             .engine_threads(self.engine_threads)
             .overlap(self.overlap)
-            .aggregation(self.aggregation)
-            .decoding(self.decoding)
+            .aggregation(self.aggregation.unwrap_or(aggregation))
+            .decoding(self.decoding.unwrap_or(decoding))
             .type_vote(!self.no_type_vote)
             .engine(self.engine)
             .relation_threshold(self.relation_threshold)

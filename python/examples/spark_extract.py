@@ -177,6 +177,8 @@ def main():
         "r.score",
         F.col("r.evidence.start").alias("evidence_start"),
         F.col("r.evidence.end").alias("evidence_end"),
+        F.col("r.evidence.char_start").alias("evidence_char_start"),
+        F.col("r.evidence.char_end").alias("evidence_char_end"),
     ).write.mode("overwrite").parquet(os.path.join(args.out, "relations"))
     n, failed = articles_n.value, failed_n.value
     seconds = time.time() - started

@@ -32,62 +32,66 @@ struct NativePipeline {
 
 #[pymethods]
 impl NativePipeline {
+    /// Options left out (None) keep `PipelineOptions::default()`: the library holds every
+    /// default, once.
     #[new]
     #[pyo3(signature = (
         model,
         relation_model,
         *,
-        engine = "auto",
-        threads = 1,
-        engine_threads = 0,
-        batch_size = 16,
-        aggregation = "first",
-        decoding = "viterbi",
-        type_vote = true,
-        relation_threshold = newsgraph::RELATION_THRESHOLD,
-        relation_rules = true,
-        clean = true,
-        chunk = 256,
+        engine = None,
+        threads = None,
+        engine_threads = None,
+        batch_size = None,
+        aggregation = None,
+        decoding = None,
+        type_vote = None,
+        relation_threshold = None,
+        relation_rules = None,
+        clean = None,
+        chunk = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         model: PathBuf,
         relation_model: Option<PathBuf>,
-        engine: &str,
-        threads: usize,
-        engine_threads: usize,
-        batch_size: usize,
-        aggregation: &str,
-        decoding: &str,
-        type_vote: bool,
-        relation_threshold: f32,
-        relation_rules: bool,
-        clean: bool,
-        chunk: usize,
+        engine: Option<&str>,
+        threads: Option<usize>,
+        engine_threads: Option<usize>,
+        batch_size: Option<usize>,
+        aggregation: Option<&str>,
+        decoding: Option<&str>,
+        type_vote: Option<bool>,
+        relation_threshold: Option<f32>,
+        relation_rules: Option<bool>,
+        clean: Option<bool>,
+        chunk: Option<usize>,
     ) -> PyResult<Self> {
         let setting = |name: &str, e: String| PyValueError::new_err(format!("{name}: {e}"));
-        let options = PipelineOptions::default()
-            .engine(engine.parse::<Engine>().map_err(|e| setting("engine", e))?)
-            .threads(threads)
-            .engine_threads(engine_threads)
-            .batch_size(batch_size)
-            .aggregation(
-                aggregation
-                    .parse::<Aggregation>()
+        let mut o = PipelineOptions::default().relation_model(relation_model);
+        if let Some(v) = engine {
+            o = o.engine(v.parse::<Engine>().map_err(|e| setting("engine", e))?);
+        }
+        if let Some(v) = aggregation {
+            o = o.aggregation(
+                v.parse::<Aggregation>()
                     .map_err(|e| setting("aggregation", e))?,
-            )
-            .decoding(
-                decoding
-                    .parse::<Decoding>()
-                    .map_err(|e| setting("decoding", e))?,
-            )
-            .type_vote(type_vote)
-            .relation_threshold(relation_threshold)
-            .relation_rules(relation_rules)
-            .clean(clean)
-            .chunk(chunk)
-            .relation_model(relation_model);
+            );
+        }
+        if let Some(v) = decoding {
+            o = o.decoding(v.parse::<Decoding>().map_err(|e| setting("decoding", e))?);
+        }
+        let options = o
+            .clone()
+            .threads(threads.unwrap_or(o.threads))
+            .engine_threads(engine_threads.unwrap_or(o.engine_threads))
+            .batch_size(batch_size.unwrap_or(o.batch_size))
+            .type_vote(type_vote.unwrap_or(o.type_vote))
+            .relation_threshold(relation_threshold.unwrap_or(o.relation_threshold))
+            .relation_rules(relation_rules.unwrap_or(o.relation_rules))
+            .clean(clean.unwrap_or(o.clean))
+            .chunk(chunk.unwrap_or(o.chunk));
         let inner = py
             .detach(|| Pipeline::load(&model, options))
             .map_err(error)?;
@@ -294,7 +298,7 @@ fn arrow_articles(batch: &RecordBatch) -> PyResult<Vec<Result<Article, Failure>>
 
 /// The Arrow schema of a document: one row per article, the JSON lines' fields as columns,
 /// nested lists of structs for entities, clusters, relations, quotes, temporal expressions and
-/// skipped furniture, and "error" (null unless the article failed). Offsets are byte offsets
+/// skipped furniture, and "error" (null unless the article failed). Every span has byte offsets
 /// (`start`, `end`) and character offsets (`char_start`, `char_end`), as in the JSON; a
 /// temporal `value` is a string (numbers as JSON writes them, "80000.0").
 fn document_schema() -> Schema {
@@ -313,8 +317,11 @@ fn document_schema() -> Schema {
                 text("text"),
                 int("start"),
                 int("end"),
+                int("char_start"),
+                int("char_end"),
                 int_opt("speaker"),
                 text_opt("speaker_text"),
+                Field::new("speaker_span", span(), true),
             ],
         ),
         list(
@@ -326,9 +333,20 @@ fn document_schema() -> Schema {
                 text_opt("unit"),
                 int("start"),
                 int("end"),
+                int("char_start"),
+                int("char_end"),
             ],
         ),
-        list("skipped", vec![int("start"), int("end"), text("reason")]),
+        list(
+            "skipped",
+            vec![
+                int("start"),
+                int("end"),
+                int("char_start"),
+                int("char_end"),
+                text("reason"),
+            ],
+        ),
     ])
 }
 
@@ -358,7 +376,6 @@ fn cluster_fields() -> Vec<Field> {
 }
 
 fn relation_fields() -> Vec<Field> {
-    let evidence = DataType::Struct(Fields::from(vec![int("start"), int("end")]));
     vec![
         text("relation"),
         int("head"),
@@ -366,8 +383,18 @@ fn relation_fields() -> Vec<Field> {
         text("head_text"),
         text("tail_text"),
         float("score"),
-        Field::new("evidence", evidence, false),
+        Field::new("evidence", span(), false),
     ]
+}
+
+/// A span of the text: bytes and characters.
+fn span() -> DataType {
+    DataType::Struct(Fields::from(vec![
+        int("start"),
+        int("end"),
+        int("char_start"),
+        int("char_end"),
+    ]))
 }
 
 // Signed integers: Spark and pandas have no unsigned 64-bit type.

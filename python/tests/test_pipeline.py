@@ -50,6 +50,21 @@ def test_documents_follow_the_json_lines_schema(nlp):
     assert json.loads(json.dumps(a)) == a
 
 
+def test_every_span_has_python_character_offsets(nlp):
+    # Multi-byte characters before every span: byte and character offsets differ.
+    text = "Zürich, 3 May 2023 — “We will win,” Olaf Scholz said of Müller’s plan, costing €5m."
+    doc = nlp.process(text)[0]
+    quotes, temporal = doc["quotes"], doc["temporal"]
+    assert quotes and temporal, doc
+    spans = [*doc["entities"], *quotes, *temporal, *doc["skipped"]]
+    spans += [r["evidence"] for r in doc["relations"]]
+    spans += [q["speaker_span"] for q in quotes if q.get("speaker_span")]
+    raw = text.encode()
+    for s in spans:
+        assert text[s["char_start"] : s["char_end"]] == raw[s["start"] : s["end"]].decode(), s
+    assert quotes[0]["text"] == text[quotes[0]["char_start"] : quotes[0]["char_end"]]
+
+
 def test_bad_items_are_named(nlp):
     with pytest.raises(TypeError, match="item 1: expected a str or a dict, got int"):
         nlp.process(["fine", 3])

@@ -4,10 +4,11 @@
 //! its probability reaches the threshold; answers become relations between clusters, the
 //! best-scored evidence sentence kept per (relation, head, tail).
 
-use super::{Evidence, Relation, RelationKind};
+use super::{Relation, RelationKind};
 use crate::entity::{Entity, EntityKind};
 use crate::relation::Directed;
 use crate::segment::sentence_starts;
+use crate::span::{CharIndex, Span};
 
 /// A pair of mentions of one sentence, `e1` before `e2` in the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,9 +161,11 @@ pub(crate) fn decide(
 /// Relations from the answers of an article's candidates, one per (relation, head, tail): the
 /// best-scored, with its sentence as evidence. Sorted by evidence, then relation name.
 pub(crate) fn relations(
+    text: &str,
     entities: &[Entity],
     answers: impl IntoIterator<Item = (Candidate, Directed, f32)>,
 ) -> Vec<Relation> {
+    let chars = CharIndex::new(text);
     let mut out: Vec<Relation> = Vec::new();
     for (c, d, score) in answers {
         let (s, o) = if d.reversed {
@@ -183,10 +186,7 @@ pub(crate) fn relations(
             head_text: subject.text.clone(),
             tail_text: object.text.clone(),
             score: (score * 1000.0).round() / 1000.0,
-            evidence: Evidence {
-                start: c.sentence.0,
-                end: c.sentence.1,
-            },
+            evidence: chars.span(Span::bytes(c.sentence.0, c.sentence.1)),
         };
         match out
             .iter_mut()
@@ -308,7 +308,7 @@ mod tests {
             kind: RelationKind::PerEmployeeOf,
             reversed: false,
         };
-        let r = relations(&e, [(c[0], employee, 0.7), (c[1], employee, 0.9)]);
+        let r = relations(text, &e, [(c[0], employee, 0.7), (c[1], employee, 0.9)]);
         assert_eq!(r.len(), 1);
         assert_eq!((r[0].head, r[0].tail, r[0].score), (0, Some(1), 0.9));
         assert_eq!(
@@ -324,7 +324,7 @@ mod tests {
             kind: RelationKind::OrgTopMembersEmployees,
             reversed: true,
         };
-        let r = relations(&e, [(c[0], top, 0.8)]);
+        let r = relations(text, &e, [(c[0], top, 0.8)]);
         assert_eq!((r[0].head, r[0].tail), (1, Some(0)));
     }
 }

@@ -13,15 +13,7 @@ pub use model::{Pair, Prediction, RelationModel};
 
 use serde::{Deserialize, Serialize};
 
-/// The supporting span of a relation, in byte offsets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Evidence {
-    /// First byte.
-    pub start: usize,
-    /// One past the last byte.
-    pub end: usize,
-}
+use crate::span::Span;
 
 /// A relation type: a TAC KBP slot (the 18 of KBP37, plus `loc:located_in` and newsgraph's
 /// `per:spoke_to`), serialized as its slot name.
@@ -186,7 +178,7 @@ pub struct Relation {
     /// Confidence: the rule's precision times the mentions' mean score.
     pub score: f32,
     /// The span that supports the relation; it contains a mention of both ends.
-    pub evidence: Evidence,
+    pub evidence: Span,
 }
 
 /// The learned relations and the rules' together: one per (relation, head, tail, and the text

@@ -4,8 +4,9 @@
 //! (a text value). `{PER:head}` in a pattern stands for `<PER#(?P<head>\d+)>`, `{LOC}` for any
 //! LOC mention, `{TITLE}` for a job title.
 
-use super::{Evidence, Relation, RelationKind};
+use super::{Relation, RelationKind};
 use crate::entity::{Entity, EntityKind};
+use crate::span::{CharIndex, Span};
 use regex::Regex;
 use std::sync::OnceLock;
 
@@ -306,15 +307,16 @@ impl Abstracted {
 /// Finds relations between the clusters of an article (entities with a cluster).
 pub fn find(text: &str, entities: &[Entity]) -> Vec<Relation> {
     let abs = Abstracted::new(text, entities);
+    let chars = CharIndex::new(text);
     let mut out: Vec<Relation> = Vec::new();
     for rule in rules() {
         for captures in rule.re.captures_iter(&abs.text) {
             let Some(m) = captures.get(0) else { continue };
             let found = Found::new(rule, &captures, &abs, text, entities);
-            let evidence = Evidence {
-                start: abs.original(m.start(), false),
-                end: abs.original(m.end(), true),
-            };
+            let evidence = chars.span(Span::bytes(
+                abs.original(m.start(), false),
+                abs.original(m.end(), true),
+            ));
             for h in found.heads() {
                 let head = &entities[h];
                 let Some(head_cluster) = head.cluster else {
