@@ -89,7 +89,7 @@ fn run() -> Result<()> {
     let limits = match args.kbp37 {
         Some(_) => (args.context, args.max_span),
         None => (
-            args.context.or(defaults.relation_context),
+            args.context.or(model.trained_context()),
             args.max_span.or(defaults.relation_max_span),
         ),
     };

@@ -279,15 +279,7 @@ pub fn document(text: &str, probs: &[f32], window_len: usize) -> Option<Document
     } else {
         probs.iter().copied().cycle().take(n).collect()
     };
-    let doc = finish(
-        &article,
-        &prep,
-        &probs,
-        &labels,
-        Aggregation::First,
-        Decoding::Viterbi,
-        true,
-    );
+    let doc = finish(&article, &prep, &probs, &labels, &options);
     check_document(text, &doc);
     Some(doc)
 }

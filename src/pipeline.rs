@@ -79,9 +79,11 @@ pub struct PipelineOptions {
     /// A learned relation is kept when its probability is at least this (chosen on CoNLL04
     /// dev: see the README).
     pub relation_threshold: f32,
-    /// Tokens of context the relation model sees on each side of a pair (`None`: the whole
-    /// sentence). Default 4: on CoNLL04 dev it costs 0.5 F1 against the whole sentence and
-    /// saves half the relation model's work.
+    /// Tokens of context the relation model sees on each side of a pair. `None` (the
+    /// default): as the model was trained, from its `config.json` (the shipped model: 4; on
+    /// CoNLL04 dev that costs 0.5 F1 against whole sentences and saves half the relation
+    /// model's work); a number at least as long as any sentence (`usize::MAX`): the whole
+    /// sentence.
     pub relation_context: Option<usize>,
     /// Pairs spanning more tokens than this are not classified (`None`: up to the model's
     /// input length). Default 30: on CoNLL04 dev it raises F1 (far pairs are mostly false).
@@ -109,7 +111,7 @@ impl Default for PipelineOptions {
             relation_model: Some(crate::default_relation_model_dir()),
             relation_threshold: RELATION_THRESHOLD,
             relation_rules: true,
-            relation_context: Some(4),
+            relation_context: None,
             relation_max_span: Some(30),
         }
     }
@@ -302,7 +304,8 @@ impl Pipeline {
                     )),
                     e => e,
                 })?;
-                m.set_input_limits(options.relation_context, options.relation_max_span);
+                let context = options.relation_context.or(m.trained_context());
+                m.set_input_limits(context, options.relation_max_span);
                 Some(m)
             }
             None => None,
@@ -424,8 +427,6 @@ impl Pipeline {
 
         let probs = scatter(articles, &prepared, &batches, outputs, n_labels);
         let labels = &model.config().labels;
-        let (how, decoding) = (self.options.aggregation, self.options.decoding);
-        let type_vote = self.options.type_vote;
         let mut docs: Vec<Result<Document>> = articles
             .par_iter()
             .zip(prepared)
@@ -433,12 +434,7 @@ impl Pipeline {
             .map(|((article, prep), probs)| {
                 let (prep, probs) = (prep?, probs?);
                 guarded(&article.id, "finishing", || {
-                    let mut doc =
-                        document(article, &prep, &probs, labels, how, decoding, type_vote);
-                    if !self.options.relation_rules {
-                        doc.relations.clear();
-                    }
-                    Ok(doc)
+                    Ok(document(article, &prep, &probs, labels, &self.options))
                 })
             })
             .collect();
@@ -677,16 +673,15 @@ pub(crate) fn prepare(
     })
 }
 
-/// The stage after the forward pass: word labels, entities, clusters, quotes, relations and
-/// dates of one article. `probs` holds the label probabilities of each token of `prep`.
+/// The stage after the forward pass: word labels, entities, clusters, quotes, the relation
+/// rules (when on) and dates of one article. `probs` holds the label probabilities of each
+/// token of `prep`.
 pub(crate) fn document(
     article: &Article,
     prep: &Prepared,
     probs: &[f32],
     labels: &LabelSet,
-    aggregation: Aggregation,
-    decoding: Decoding,
-    type_vote: bool,
+    options: &PipelineOptions,
 ) -> Document {
     let text = &article.text;
     #[cfg(test)]
@@ -698,13 +693,13 @@ pub(crate) fn document(
         labels,
         &prep.tokens.word_of,
         prep.tokens.words.len(),
-        aggregation,
-        decoding,
+        options.aggregation,
+        options.decoding,
     );
     let mut entities = entities(text, &prep.tokens.words, &words, labels);
     crate::entity::join_possessive_institutions(text, &mut entities);
     crate::entity::attach_abbreviation_periods(text, &mut entities);
-    if type_vote {
+    if options.type_vote {
         crate::entity::vote_types(
             &mut entities,
             crate::entity::TYPE_VOTE_SHARE,
@@ -733,7 +728,11 @@ pub(crate) fn document(
             .or_else(|| article.date.clone()),
         temporal: find_temporal(text, prep.date, &skip),
         quotes: crate::quote::find(text, &entities),
-        relations: crate::relation::rules::find(text, &entities),
+        relations: if options.relation_rules {
+            crate::relation::rules::find(text, &entities)
+        } else {
+            Vec::new()
+        },
         entities,
         clusters,
         skipped: prep.skipped.clone(),

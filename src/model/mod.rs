@@ -17,6 +17,7 @@
 //! [`crate::tokenize::Casing`]) that is added to the word embeddings; `config.json` then says
 //! `"newsgraph": {"casing": true}`.
 
+mod block;
 #[cfg(feature = "torch")]
 mod mpnet;
 pub(crate) mod onnx;
@@ -26,6 +27,7 @@ pub(crate) mod weights;
 pub use crate::decode::{LabelSet, Prefix, Scheme, Tag};
 pub use crate::encoder::EncoderInput;
 pub use crate::relation::{Directed, Pair, Prediction, RelationModel};
+pub(crate) use block::Block;
 pub use onnx::runtime_available as onnx_runtime_available;
 
 use crate::encoder::{Encoder, Output};
@@ -141,7 +143,7 @@ pub struct ModelConfig {
     /// Whether the model has a casing embedding.
     pub casing: bool,
     /// `config.json` as read.
-    pub raw: Value,
+    pub(crate) raw: Value,
     /// Where it was read from (named in errors).
     pub source: PathBuf,
 }
@@ -173,11 +175,7 @@ impl ModelConfig {
             path: path.to_path_buf(),
             reason,
         })?;
-        let ng = raw.get("newsgraph");
-        let casing = ng
-            .and_then(|n| n.get("casing"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let Block { casing, window, .. } = Block::read(&raw, path)?;
         if casing && !matches!(architecture, Architecture::Bert | Architecture::Mpnet) {
             return Err(LoadError::Invalid {
                 path: path.to_path_buf(),
@@ -185,10 +183,6 @@ impl ModelConfig {
             }
             .into());
         }
-        let window = ng
-            .and_then(|n| n.get("window"))
-            .and_then(Value::as_u64)
-            .map(|w| w as usize);
         Ok(ModelConfig {
             architecture,
             max_positions: architecture.max_positions(&raw),

@@ -190,13 +190,7 @@ impl TorchModel {
 
     /// Saves the model folder: `config.json`, `tokenizer.json` and `model.safetensors`
     /// (weights as f16 when `half`).
-    pub(crate) fn save(
-        &self,
-        dir: &Path,
-        tokenizer: &TextTokenizer,
-        half: bool,
-        extra: Value,
-    ) -> Result<()> {
+    pub(crate) fn save(&self, dir: &Path, tokenizer: &TextTokenizer, half: bool) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let mut raw = self.config.raw.clone();
         if let Some(obj) = raw.as_object_mut() {
@@ -219,15 +213,13 @@ impl TorchModel {
                     .collect::<serde_json::Map<_, _>>()
                     .into(),
             );
-            let mut ng = serde_json::json!({"casing": self.config.casing});
-            if let Some(w) = self.config.window {
-                ng["window"] = w.into();
-            }
-            if let (Some(ng), Some(extra)) = (ng.as_object_mut(), extra.as_object()) {
-                ng.extend(extra.clone());
-            }
-            obj.insert("newsgraph".into(), ng);
         }
+        let block = super::Block {
+            casing: self.config.casing,
+            window: self.config.window,
+            ..super::Block::default()
+        };
+        block.write(&mut raw);
         let cfg_path = dir.join("config.json");
         let text = serde_json::to_string_pretty(&raw).map_err(|e| Error::Model(e.to_string()))?;
         std::fs::write(&cfg_path, text + "\n").map_err(|e| Error::io(&cfg_path, e))?;
@@ -458,9 +450,7 @@ pub(crate) mod tests {
                 v.copy_(&r);
             }
         });
-        model
-            .save(dir, &tokenizer, false, serde_json::json!({}))
-            .unwrap();
+        model.save(dir, &tokenizer, false).unwrap();
     }
 
     #[test]

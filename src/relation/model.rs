@@ -7,7 +7,7 @@ use super::candidates::decide;
 use crate::encoder::{softmax, Encoder, EncoderInput, Output};
 use crate::entity::EntityKind;
 use crate::error::{Error, LoadError, Result};
-use crate::model::{onnx, read_json, weights::Weights, Architecture, Engine};
+use crate::model::{onnx, read_json, weights::Weights, Architecture, Block, Engine};
 use crate::relation::Directed;
 use crate::tokenize::TextTokenizer;
 use serde_json::Value;
@@ -187,6 +187,7 @@ pub struct RelationModel {
     pairs: PairEncoder,
     encoder: Box<dyn Encoder>,
     classes: Vec<Option<Directed>>,
+    train_context: Option<usize>,
     /// `[classes, 2 × hidden]`, row-major.
     weight: Vec<f32>,
     bias: Vec<f32>,
@@ -202,6 +203,8 @@ struct RelationConfig {
     architecture: Architecture,
     classes: Vec<Option<Directed>>,
     max_len: usize,
+    /// Tokens of context on each side of a pair in training (`None`: whole sentences).
+    train_context: Option<usize>,
 }
 
 impl RelationConfig {
@@ -212,7 +215,8 @@ impl RelationConfig {
             message,
         };
         let raw = read_json(&path, "relation model configuration")?;
-        let Some(classes) = relation_classes(&raw, &path)? else {
+        let block = Block::read(&raw, &path)?;
+        let Some(classes) = relation_classes(&block, &path)? else {
             return Err(invalid(
                 "not a relation model (newsgraph.task is not \"relation\"; a NER model loads with NerModel)"
                     .into(),
@@ -222,39 +226,39 @@ impl RelationConfig {
         let model_type = raw.get("model_type").and_then(Value::as_str).unwrap_or("");
         let architecture = Architecture::from_model_type(model_type)
             .ok_or_else(|| invalid(format!("unknown model_type {model_type:?}")))?;
-        let max_len = raw["newsgraph"]
-            .get("max_len")
-            .and_then(Value::as_u64)
-            .and_then(|n| usize::try_from(n).ok())
-            .ok_or_else(|| {
-                invalid("no newsgraph.max_len (the input length, a whole number)".into())
-            })?;
+        let max_len = block.max_len.ok_or_else(|| {
+            invalid("no newsgraph.max_len (the input length, a whole number)".into())
+        })?;
         Ok(RelationConfig {
             raw,
             path,
             architecture,
             classes,
             max_len,
+            train_context: block.train_context,
         })
     }
 }
 
-/// The classes of a model config (`path` names it in errors); `None` when it is not a
-/// relation model (`newsgraph.task` is not "relation").
-pub(crate) fn relation_classes(raw: &Value, path: &Path) -> Result<Option<Vec<Option<Directed>>>> {
-    let ng = &raw["newsgraph"];
-    if ng["task"] != "relation" {
+/// The classes of a model config's block (`path` names it in errors); `None` when it is not
+/// a relation model (`newsgraph.task` is not "relation").
+pub(crate) fn relation_classes(
+    block: &Block,
+    path: &Path,
+) -> Result<Option<Vec<Option<Directed>>>> {
+    if !block.is_relation() {
         return Ok(None);
     }
     let invalid = |message: String| LoadError::Invalid {
         path: path.to_path_buf(),
         message,
     };
-    ng["classes"]
-        .as_array()
+    block
+        .classes
+        .as_ref()
         .ok_or_else(|| invalid("no newsgraph.classes".into()))?
         .iter()
-        .map(|c| Directed::parse(c.as_str().unwrap_or("")))
+        .map(|c| Directed::parse(c))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map(Some)
         .map_err(|e| invalid(format!("newsgraph.classes: {e}")).into())
@@ -320,6 +324,7 @@ impl RelationModel {
             pairs,
             encoder,
             classes: config.classes,
+            train_context: config.train_context,
             weight,
             bias,
             hidden,
@@ -333,6 +338,14 @@ impl RelationModel {
     pub fn set_input_limits(&mut self, context: Option<usize>, max_span: Option<usize>) {
         self.pairs.context = context;
         self.pairs.max_span = max_span;
+    }
+
+    /// Tokens of context the model saw on each side of a pair in training (`newsgraph.
+    /// train_context` in its `config.json`; `None`: whole sentences). The pipeline crops
+    /// pairs the same way unless [`PipelineOptions::relation_context`](crate::PipelineOptions::relation_context)
+    /// says otherwise.
+    pub fn trained_context(&self) -> Option<usize> {
+        self.train_context
     }
 
     /// The engine the encoder runs on.

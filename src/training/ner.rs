@@ -576,7 +576,7 @@ fn checkpoint(
     epoch: usize,
 ) -> Result<()> {
     let dir = config.out.with_extension(format!("epoch-{epoch}"));
-    model.save(&dir, tokenizer, false, serde_json::json!({}))?;
+    model.save(&dir, tokenizer, false)?;
     let previous = config.out.with_extension(format!("epoch-{}", epoch - 1));
     if previous.join("model.safetensors").is_file() {
         std::fs::remove_dir_all(&previous).map_err(|e| Error::io(&previous, e))?;
@@ -635,7 +635,7 @@ fn score_epoch(
     report: &mut TrainReport,
 ) -> Result<EpochF1> {
     let scratch = config.out.with_extension("last");
-    model.save(&scratch, tokenizer, true, serde_json::json!({}))?;
+    model.save(&scratch, tokenizer, true)?;
     let pipeline = scoring_pipeline(&scratch)?;
     let scores = evaluate(&pipeline, &config.dev)?;
     let mut scored = EpochF1 {
@@ -657,7 +657,7 @@ fn score_epoch(
     *best_f1 = best_f1.max(f1);
     if keep {
         report.best_epoch = epoch;
-        model.save(&config.out, tokenizer, true, serde_json::json!({}))?;
+        model.save(&config.out, tokenizer, true)?;
     }
     Ok(scored)
 }
@@ -823,7 +823,12 @@ fn initial_model(config: &TrainConfig, labels: &LabelSet) -> Result<TorchModel> 
         .collect::<serde_json::Map<_, _>>()
         .into();
     raw.as_object_mut().map(|o| o.remove("label2id"));
-    raw["newsgraph"] = serde_json::json!({"casing": config.casing, "window": config.window});
+    let block = crate::model::Block {
+        casing: config.casing,
+        window: Some(config.window),
+        ..crate::model::Block::default()
+    };
+    block.write(&mut raw);
     let mut model_config = ModelConfig::from_value(raw, &cfg_path)?;
     model_config.raw["architectures"] =
         serde_json::json!([model_config.architecture.token_classifier()]);

@@ -603,7 +603,8 @@ fn score_epoch(
 fn relation_classes(dir: &Path) -> Result<Option<Vec<Option<Directed>>>> {
     let path = dir.join("config.json");
     let raw = crate::model::read_json(&path, "model configuration")?;
-    crate::relation::model::relation_classes(&raw, &path)
+    let block = crate::model::Block::read(&raw, &path)?;
+    crate::relation::model::relation_classes(&block, &path)
 }
 
 /// Starts the network from a folder: a pretrained encoder (fresh head), or a relation model,
@@ -656,14 +657,21 @@ fn save(
         o.remove("label2id");
     }
     raw["architectures"] = serde_json::json!(["NewsgraphRelationClassifier"]);
-    raw["newsgraph"] = serde_json::json!({
-        "task": "relation",
-        "classes": classes().iter().map(|c| c.map_or("no_relation".to_string(), |d| d.name())).collect::<Vec<_>>(),
-        "markers": MARKERS,
-        "max_len": max_len,
-        "train_context": context,
-        "representation": "entity-start markers, concatenated",
-    });
+    let block = crate::model::Block {
+        task: Some("relation".into()),
+        classes: Some(
+            classes()
+                .iter()
+                .map(|c| c.map_or("no_relation".to_string(), |d| d.name()))
+                .collect(),
+        ),
+        markers: Some(MARKERS.iter().map(|m| m.to_string()).collect()),
+        max_len: Some(max_len),
+        train_context: context,
+        representation: Some("entity-start markers, concatenated".into()),
+        ..crate::model::Block::default()
+    };
+    block.write(&mut raw);
     let path = dir.join("config.json");
     let text = serde_json::to_string_pretty(&raw).map_err(|e| Error::Model(e.to_string()))?;
     std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))?;
