@@ -209,7 +209,7 @@ fn conll04_kind(kind: &EntityKind) -> &'static str {
     match kind {
         EntityKind::Person => "Peop",
         EntityKind::Organization => "Org",
-        EntityKind::Location | EntityKind::Gpe | EntityKind::Facility => "Loc",
+        k if k.is_place() => "Loc",
         _ => "Other",
     }
 }

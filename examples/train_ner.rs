@@ -278,7 +278,7 @@ fn print_report(config: &TrainConfig, report: &TrainReport) {
     }
     let f1s = |v: &[newsgraph::training::eval::Scores]| {
         v.iter()
-            .map(|s| (s.overall().f1() * 100.0).round() / 100.0)
+            .map(|s| (s.overall().f1() * 10_000.0).round() / 100.0)
             .collect::<Vec<_>>()
     };
     let at = kept.checked_sub(first);

@@ -128,6 +128,22 @@ impl EntityKind {
     }
 }
 
+impl EntityKind {
+    /// A place: a location, a geopolitical entity or a facility (what relations about
+    /// residence, headquarters and location join, and what CoNLL04 calls `Loc`).
+    ///
+    /// ```
+    /// use newsgraph::EntityKind;
+    /// assert!(EntityKind::Gpe.is_place() && !EntityKind::Organization.is_place());
+    /// ```
+    pub fn is_place(&self) -> bool {
+        matches!(
+            self,
+            EntityKind::Location | EntityKind::Gpe | EntityKind::Facility
+        )
+    }
+}
+
 impl std::fmt::Display for EntityKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

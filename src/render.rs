@@ -517,7 +517,7 @@ fn kind_class(kind: &EntityKind) -> &'static str {
     match kind {
         EntityKind::Person => "person",
         EntityKind::Organization => "organization",
-        EntityKind::Location | EntityKind::Gpe | EntityKind::Facility => "location",
+        k if k.is_place() => "location",
         EntityKind::Misc | EntityKind::Norp | EntityKind::Event | EntityKind::Product => "misc",
         _ => "other",
     }

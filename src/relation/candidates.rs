@@ -34,7 +34,7 @@ enum Role {
 impl Role {
     fn accepts(self, kind: &EntityKind) -> bool {
         use EntityKind::*;
-        let place = matches!(kind, Location | Gpe | Facility);
+        let place = kind.is_place();
         match self {
             Role::Person => *kind == Person,
             Role::Organization => *kind == Organization,

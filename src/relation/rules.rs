@@ -252,7 +252,7 @@ fn tag(kind: &EntityKind) -> &'static str {
     match kind {
         EntityKind::Person => "PER",
         EntityKind::Organization => "ORG",
-        EntityKind::Location | EntityKind::Gpe | EntityKind::Facility => "LOC",
+        k if k.is_place() => "LOC",
         EntityKind::Misc | EntityKind::Norp => "MISC",
         _ => "ENT",
     }

@@ -17,6 +17,7 @@
 use crate::error::{Error, Result};
 use crate::relation::Directed;
 use crate::relation::RelationKind;
+use crate::training::eval::Counts;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -281,11 +282,11 @@ pub fn labelled_pairs(sentences: &[Sentence]) -> Vec<LabelledPair> {
     out
 }
 
-/// Strict scores per CoNLL04 type: (correct, predicted, gold).
+/// Strict scores per CoNLL04 type.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Scores {
     /// Per type.
-    pub counts: BTreeMap<String, (usize, usize, usize)>,
+    pub counts: BTreeMap<String, Counts>,
 }
 
 impl Scores {
@@ -297,23 +298,24 @@ impl Scores {
         gold: &BTreeSet<(String, T, T)>,
     ) {
         for g in gold {
-            self.counts.entry(g.0.clone()).or_default().2 += 1;
+            self.counts.entry(g.0.clone()).or_default().gold += 1;
         }
         for p in predicted {
             let c = self.counts.entry(p.0.clone()).or_default();
-            c.1 += 1;
-            c.0 += usize::from(gold.contains(p));
+            c.predicted += 1;
+            c.correct += usize::from(gold.contains(p));
         }
     }
 
     /// (precision, recall, F1) of the types `keep` accepts, counted together (micro).
     pub fn micro(&self, keep: impl Fn(&str) -> bool) -> (f64, f64, f64) {
-        let (c, p, g) = self
+        let c: Counts = self
             .counts
             .iter()
             .filter(|(k, _)| keep(k))
-            .fold((0, 0, 0), |a, (_, c)| (a.0 + c.0, a.1 + c.1, a.2 + c.2));
-        prf(c, p, g)
+            .map(|(_, c)| *c)
+            .sum();
+        (c.precision(), c.recall(), c.f1())
     }
 
     /// Micro (precision, recall, F1) over the four mapped types (all but `Kill`).
@@ -325,22 +327,18 @@ impl Scores {
     pub fn per_type(&self) -> Vec<(String, f64, f64, f64, usize, usize)> {
         self.counts
             .iter()
-            .map(|(k, &(c, p, g))| {
-                let (pr, re, f) = prf(c, p, g);
-                (k.clone(), pr, re, f, g, p)
+            .map(|(k, c)| {
+                (
+                    k.clone(),
+                    c.precision(),
+                    c.recall(),
+                    c.f1(),
+                    c.gold,
+                    c.predicted,
+                )
             })
             .collect()
     }
-}
-
-fn prf(c: usize, p: usize, g: usize) -> (f64, f64, f64) {
-    let (pr, re) = (c as f64 / p.max(1) as f64, c as f64 / g.max(1) as f64);
-    let f = if pr + re > 0.0 {
-        2.0 * pr * re / (pr + re)
-    } else {
-        0.0
-    };
-    (pr, re, f)
 }
 
 /// The CoNLL04 triples of KBP predictions over a sentence's entity pairs: `(e1, e2, answer)`
@@ -454,9 +452,30 @@ mod tests {
         assert_eq!(got.len(), 4);
         let mut scores = Scores::default();
         scores.add(&got, &s.gold());
-        assert_eq!(scores.counts["Work_For"], (1, 1, 1));
-        assert_eq!(scores.counts["Live_In"], (0, 1, 0));
-        assert_eq!(scores.counts["Kill"], (0, 0, 1));
+        assert_eq!(
+            scores.counts["Work_For"],
+            Counts {
+                correct: 1,
+                predicted: 1,
+                gold: 1
+            }
+        );
+        assert_eq!(
+            scores.counts["Live_In"],
+            Counts {
+                correct: 0,
+                predicted: 1,
+                gold: 0
+            }
+        );
+        assert_eq!(
+            scores.counts["Kill"],
+            Counts {
+                correct: 0,
+                predicted: 0,
+                gold: 1
+            }
+        );
         let (p, r, f) = scores.mapped();
         assert_eq!((p, r), (0.75, 1.0));
         assert!((f - 6.0 / 7.0).abs() < 1e-12);

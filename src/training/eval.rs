@@ -65,27 +65,39 @@ pub fn chunks<S: AsRef<str>>(tags: &[S]) -> Vec<Chunk> {
         .collect()
 }
 
-/// Counts for one entity type.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+/// Correct, predicted and gold counts, and the precision, recall and F1 they give: the one
+/// definition every scorer here uses (entities, KBP37 classes, CoNLL04 relations).
+///
+/// The ratios are fractions (0..1); the NER reports ([`Scores::table`], [`Scores::to_json`],
+/// [`paired_bootstrap`]) print them in percent, as conlleval does.
+///
+/// ```
+/// use newsgraph::training::eval::Counts;
+/// let c = Counts { correct: 2, predicted: 3, gold: 4 };
+/// assert_eq!((c.precision(), c.recall()), (2.0 / 3.0, 0.5));
+/// assert!((c.f1() - 4.0 / 7.0).abs() < 1e-12);
+/// assert_eq!(Counts::default().f1(), 0.0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
-    /// Predicted entities that exactly match a gold entity (span and type).
+    /// Predictions that match a gold item exactly.
     pub correct: usize,
-    /// Predicted entities.
+    /// Predictions.
     pub predicted: usize,
-    /// Gold entities.
+    /// Gold items.
     pub gold: usize,
 }
 
 impl Counts {
-    /// Precision in percent.
+    /// Precision, a fraction (0 with no predictions).
     pub fn precision(&self) -> f64 {
-        pct(self.correct, self.predicted)
+        ratio(self.correct, self.predicted)
     }
-    /// Recall in percent.
+    /// Recall, a fraction (0 with no gold items).
     pub fn recall(&self) -> f64 {
-        pct(self.correct, self.gold)
+        ratio(self.correct, self.gold)
     }
-    /// F1 in percent.
+    /// F1, a fraction: the harmonic mean of precision and recall (0 when both are 0).
     pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
         if p + r == 0.0 {
@@ -96,12 +108,34 @@ impl Counts {
     }
 }
 
-fn pct(a: usize, b: usize) -> f64 {
+impl std::ops::Add for Counts {
+    type Output = Counts;
+    fn add(self, o: Counts) -> Counts {
+        Counts {
+            correct: self.correct + o.correct,
+            predicted: self.predicted + o.predicted,
+            gold: self.gold + o.gold,
+        }
+    }
+}
+
+impl std::iter::Sum for Counts {
+    fn sum<I: Iterator<Item = Counts>>(iter: I) -> Counts {
+        iter.fold(Counts::default(), |a, b| a + b)
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
     if b == 0 {
         0.0
     } else {
-        100.0 * a as f64 / b as f64
+        a as f64 / b as f64
     }
+}
+
+/// A fraction in percent.
+pub(crate) fn percent(x: f64) -> f64 {
+    100.0 * x
 }
 
 /// Entity-level scores per type and overall.
@@ -143,16 +177,10 @@ impl Scores {
 
     /// Counts over all types.
     pub fn overall(&self) -> Counts {
-        self.per_type
-            .values()
-            .fold(Counts::default(), |a, c| Counts {
-                correct: a.correct + c.correct,
-                predicted: a.predicted + c.predicted,
-                gold: a.gold + c.gold,
-            })
+        self.per_type.values().copied().sum()
     }
 
-    /// A conlleval-style table.
+    /// A conlleval-style table (percent).
     pub fn table(&self) -> String {
         let mut out = format!(
             "{:<10} {:>9} {:>9} {:>9} {:>7} {:>7}\n",
@@ -162,9 +190,9 @@ impl Scores {
             format!(
                 "{:<10} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>7}\n",
                 name,
-                c.precision(),
-                c.recall(),
-                c.f1(),
+                percent(c.precision()),
+                percent(c.recall()),
+                percent(c.f1()),
                 c.gold,
                 c.predicted
             )
@@ -175,11 +203,13 @@ impl Scores {
         out + &row("overall", &self.overall())
     }
 
-    /// The figures as JSON: `{"overall": {"precision", "recall", "f1", ...}, "per_type": {...}}`.
+    /// The figures as JSON, in percent: `{"overall": {"precision", "recall", "f1", ...},
+    /// "per_type": {...}}`.
     pub fn to_json(&self) -> serde_json::Value {
         let fig = |c: &Counts| {
             serde_json::json!({
-                "precision": round2(c.precision()), "recall": round2(c.recall()), "f1": round2(c.f1()),
+                "precision": round2(percent(c.precision())), "recall": round2(percent(c.recall())),
+                "f1": round2(percent(c.f1())),
                 "gold": c.gold, "predicted": c.predicted, "correct": c.correct,
             })
         };
@@ -354,6 +384,7 @@ pub fn paired_bootstrap(
             .overall()
             .f1()
     };
+    let f1 = |docs: &[Scores], picks: &[usize]| percent(f1(docs, picks));
     let all: Vec<usize> = (0..first.len()).collect();
     let difference = f1(second, &all) - f1(first, &all);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -501,7 +532,7 @@ mod tests {
         assert_eq!((o.correct, o.predicted, o.gold), (0, 1, 2));
         let mut s = Scores::default();
         s.add(&gold, &gold);
-        assert_eq!(s.overall().f1(), 100.0);
+        assert_eq!(s.overall().f1(), 1.0);
     }
 
     #[test]
@@ -517,9 +548,11 @@ mod tests {
             &[c("PER", 0, 1), c("LOC", 4, 5), c("LOC", 8, 9)],
         );
         let o = s.overall();
-        assert!((o.precision() - 200.0 / 3.0).abs() < 1e-9);
-        assert!((o.recall() - 50.0).abs() < 1e-9);
-        assert!((o.f1() - 2.0 * (200.0 / 3.0) * 50.0 / (200.0 / 3.0 + 50.0)).abs() < 1e-9);
-        assert_eq!(s.per_type["PER"].f1(), 2.0 * 100.0 * 50.0 / 150.0);
+        assert!((o.precision() - 2.0 / 3.0).abs() < 1e-9);
+        assert!((o.recall() - 0.5).abs() < 1e-9);
+        assert!((o.f1() - 2.0 * (2.0 / 3.0) * 0.5 / (2.0 / 3.0 + 0.5)).abs() < 1e-9);
+        assert_eq!(s.per_type["PER"].f1(), 2.0 * 1.0 * 0.5 / 1.5);
+        let json = s.to_json();
+        assert_eq!(json["per_type"]["PER"]["f1"], 66.67);
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::relation::Directed;
+use crate::training::eval::Counts;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -99,8 +100,8 @@ fn unmark(sentence: &str) -> Result<(String, Span, Span), String> {
 /// Precision, recall and F1 of each directed relation class over (gold, predicted) pairs.
 #[derive(Debug, Clone, Default)]
 pub struct Scores {
-    /// (correct, predicted, gold) per class.
-    pub counts: BTreeMap<String, (usize, usize, usize)>,
+    /// Counts per class.
+    pub counts: BTreeMap<String, Counts>,
 }
 
 impl Scores {
@@ -118,30 +119,26 @@ impl Scores {
     /// assert!((s.micro_f1() - 0.4).abs() < 1e-9);
     /// ```
     pub fn new(pairs: impl IntoIterator<Item = (Option<Directed>, Option<Directed>)>) -> Self {
-        let mut counts: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+        let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
         for (gold, pred) in pairs {
             if let Some(p) = pred {
                 let c = counts.entry(p.name()).or_default();
-                c.1 += 1;
-                if gold == pred {
-                    c.0 += 1;
-                }
+                c.predicted += 1;
+                c.correct += usize::from(gold == pred);
             }
             if let Some(g) = gold {
-                counts.entry(g.name()).or_default().2 += 1;
+                counts.entry(g.name()).or_default().gold += 1;
             }
         }
         Scores { counts }
     }
 
-    /// F1 of each class that occurs in the gold or the predictions.
+    /// (class, precision, recall, F1) of each class that occurs in the gold or the
+    /// predictions.
     pub fn per_class(&self) -> Vec<(String, f64, f64, f64)> {
         self.counts
             .iter()
-            .map(|(name, &(c, p, g))| {
-                let (prec, rec) = (ratio(c, p), ratio(c, g));
-                (name.clone(), prec, rec, f1(prec, rec))
-            })
+            .map(|(name, c)| (name.clone(), c.precision(), c.recall(), c.f1()))
             .collect()
     }
 
@@ -157,27 +154,7 @@ impl Scores {
 
     /// F1 over all relation predictions (`no_relation` excluded).
     pub fn micro_f1(&self) -> f64 {
-        let (c, p, g) = self
-            .counts
-            .values()
-            .fold((0, 0, 0), |a, &(c, p, g)| (a.0 + c, a.1 + p, a.2 + g));
-        f1(ratio(c, p), ratio(c, g))
-    }
-}
-
-fn ratio(a: usize, b: usize) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        a as f64 / b as f64
-    }
-}
-
-fn f1(p: f64, r: f64) -> f64 {
-    if p + r == 0.0 {
-        0.0
-    } else {
-        2.0 * p * r / (p + r)
+        self.counts.values().copied().sum::<Counts>().f1()
     }
 }
 

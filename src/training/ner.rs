@@ -593,7 +593,7 @@ fn kept_f1(config: &TrainConfig) -> Result<f64> {
         return Ok(-1.0);
     }
     let pipeline = scoring_pipeline(&config.out)?;
-    Ok(evaluate(&pipeline, &config.dev)?.overall().f1())
+    Ok(evaluate(&pipeline, &config.dev)?.overall().f1() * 100.0)
 }
 
 /// The training windows: the labelled documents', then the transfer texts'; with a teacher, its
@@ -639,16 +639,16 @@ fn score_epoch(
     let pipeline = scoring_pipeline(&scratch)?;
     let scores = evaluate(&pipeline, &config.dev)?;
     let mut scored = EpochF1 {
-        dev: (!config.dev.is_empty()).then(|| scores.overall().f1()),
+        dev: (!config.dev.is_empty()).then(|| scores.overall().f1() * 100.0),
         held_out: None,
     };
     if !config.held_out.is_empty() {
         let held_out = evaluate(&pipeline, &config.held_out)?;
-        scored.held_out = Some(held_out.overall().f1());
+        scored.held_out = Some(held_out.overall().f1() * 100.0);
         report.held_out.push(held_out);
     }
     drop(pipeline);
-    let f1 = scores.overall().f1();
+    let f1 = scores.overall().f1() * 100.0;
     report.epochs.push(scores);
     let keep = match config.keep {
         Keep::BestDev => f1 > *best_f1,
@@ -1182,7 +1182,7 @@ mod tests {
         let report = train(&config, |p| scored.extend(p.scored.map(|s| (p.epoch, s)))).unwrap();
         assert_eq!((report.first_epoch, report.epochs.len()), (1, 2));
         // Each epoch's scores are reported as the run goes, as the final report has them.
-        let f1 = |s: &Scores| Some(s.overall().f1());
+        let f1 = |s: &Scores| Some(s.overall().f1() * 100.0);
         let expected: Vec<_> = (0..2)
             .map(|i| {
                 let (dev, held_out) = (f1(&report.epochs[i]), f1(&report.held_out[i]));
