@@ -95,6 +95,7 @@ impl Block {
     }
 
     /// The block as JSON (fields that are not set are left out).
+    #[cfg(any(test, feature = "torch"))]
     pub(crate) fn to_value(&self) -> Value {
         let mut o = serde_json::Map::new();
         let mut put = |k: &str, v: Option<Value>| {
@@ -116,7 +117,8 @@ impl Block {
         Value::Object(o)
     }
 
-    /// Puts the block into a configuration, replacing any block there.
+    /// Puts the block into a configuration, replacing any block there (the trainers).
+    #[cfg(any(test, feature = "torch"))]
     pub(crate) fn write(&self, raw: &mut Value) {
         if let Some(obj) = raw.as_object_mut() {
             obj.insert("newsgraph".into(), self.to_value());
