@@ -1,0 +1,147 @@
+//! The learned relations of a chunk of articles: candidate pairs encoded, batched by length
+//! across articles, classified, and merged into each document's relations.
+
+use super::batch::{by_length, Batch};
+use super::{guarded, Pipeline};
+use crate::entity::Entity;
+use crate::error::{Error, Result};
+use crate::input::Article;
+use crate::output::Document;
+use crate::relation::candidates::{candidates, decide, Candidate};
+use crate::relation::model::{Encoded, BATCH};
+use crate::relation::{Pair, RelationModel};
+use rayon::prelude::*;
+
+impl Pipeline {
+    /// The learned relations: candidate pairs of every article encoded, batched by length
+    /// across articles, classified, and merged into each document's relations. A failed batch
+    /// costs only its articles.
+    pub(super) fn relate(
+        &self,
+        model: &RelationModel,
+        articles: &[Article],
+        docs: &mut [Result<Document>],
+    ) {
+        let encoded: Vec<Result<Encodings>> = articles
+            .par_iter()
+            .zip(docs.par_iter())
+            .map(|(a, d)| match d {
+                Ok(d) => guarded(&a.id, "finding relation candidates", || {
+                    encode_candidates(model, &a.text, &d.entities)
+                }),
+                Err(_) => Ok(Vec::new()),
+            })
+            .collect();
+        let mut all: Vec<(usize, usize, usize)> = Vec::new(); // (length, article, candidate)
+        for (a, e) in encoded.iter().enumerate() {
+            if let Ok(e) = e {
+                for (k, (_, enc)) in e.iter().enumerate() {
+                    if let Some(enc) = enc {
+                        all.push((enc.ids.len(), a, k));
+                    }
+                }
+            }
+        }
+        let batches = by_length(all, BATCH);
+        let outputs: Vec<Result<Vec<Vec<f32>>>> = batches
+            .par_iter()
+            .map(|b| {
+                guarded("batch", "running the relation model", || {
+                    let rows: Vec<&Encoded> = b
+                        .items
+                        .iter()
+                        .filter_map(|&(a, k)| encoded[a].as_ref().ok()?[k].1.as_ref())
+                        .collect();
+                    model.run(&rows)
+                })
+            })
+            .collect();
+        let answers = self.answers(model, articles, docs, &encoded, &batches, outputs);
+        let each = docs.iter_mut().zip(articles).zip(encoded).zip(answers);
+        for (((doc, a), enc), answers) in each {
+            if let Ok(d) = doc {
+                match enc {
+                    Ok(_) => {
+                        let learned =
+                            crate::relation::candidates::relations(&a.text, &d.entities, answers);
+                        d.relations =
+                            crate::relation::merge(learned, std::mem::take(&mut d.relations));
+                    }
+                    Err(e) => *doc = Err(e),
+                }
+            }
+        }
+    }
+
+    /// Each article's answers of the relation model (pair, relation, probability) that fit the
+    /// pair's kinds and reach the threshold; the articles of a failed batch get an error.
+    fn answers(
+        &self,
+        model: &RelationModel,
+        articles: &[Article],
+        docs: &mut [Result<Document>],
+        encoded: &[Result<Encodings>],
+        batches: &[Batch],
+        outputs: Vec<Result<Vec<Vec<f32>>>>,
+    ) -> Vec<Vec<(Candidate, crate::relation::Directed, f32)>> {
+        let mut answers: Vec<Vec<(Candidate, crate::relation::Directed, f32)>> =
+            vec![Vec::new(); articles.len()];
+        let threshold = self.options.relation_threshold;
+        for (batch, out) in batches.iter().zip(outputs) {
+            match out {
+                Ok(rows) if rows.len() == batch.items.len() => {
+                    for (&(a, k), probs) in batch.items.iter().zip(rows) {
+                        let (Ok(enc), Ok(doc)) = (&encoded[a], &docs[a]) else {
+                            continue;
+                        };
+                        let c = enc[k].0;
+                        let (e1, e2) = (&doc.entities[c.e1].kind, &doc.entities[c.e2].kind);
+                        if let Some((d, p)) = decide(model.classes(), &probs, e1, e2, threshold) {
+                            answers[a].push((c, d, p));
+                        }
+                    }
+                }
+                other => {
+                    let why = match other {
+                        Err(e) => e.to_string(),
+                        Ok(rows) => {
+                            format!("{} answers for {} pairs", rows.len(), batch.items.len())
+                        }
+                    };
+                    for &(a, _) in batch.items.iter() {
+                        docs[a] = Err(Error::input(
+                            &articles[a].id,
+                            format!("the relation model's batch failed: {why}"),
+                        ));
+                    }
+                }
+            }
+        }
+        answers
+    }
+}
+
+/// An article's candidate pairs with their marked token ids (`None`: too far apart).
+type Encodings = Vec<(Candidate, Option<Encoded>)>;
+
+/// The candidate pairs of an article with their marked token ids (`None`: too far apart for
+/// the model's input).
+fn encode_candidates(
+    model: &RelationModel,
+    text: &str,
+    entities: &[Entity],
+) -> Result<Vec<(Candidate, Option<Encoded>)>> {
+    candidates(text, entities)
+        .into_iter()
+        .map(|c| {
+            let (s, e) = c.sentence;
+            let span = |x: &Entity| (x.start - s, x.end - s);
+            let pair = Pair {
+                text: &text[s..e],
+                e1: span(&entities[c.e1]),
+                e2: span(&entities[c.e2]),
+            };
+            Ok((c, model.encode(&pair)?))
+        })
+        .collect()
+}
