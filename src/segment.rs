@@ -76,6 +76,21 @@ pub fn cut_quality(
     out
 }
 
+/// The pipeline's window overlap unless [`PipelineOptions::overlap`](crate::PipelineOptions::overlap)
+/// says otherwise: a sixteenth of the window (7 tokens of a 128-token window).
+pub(crate) fn pipeline_overlap(max_len: usize) -> usize {
+    max_len / 16
+}
+
+/// The overlap of training windows: a quarter of the window, on purpose larger than the
+/// pipeline's. The loss is taken only on the words a window owns, so a larger overlap adds
+/// context at the window edges, not labels. Every shipped NER model was trained so; training
+/// with the pipeline's overlap has not been measured.
+#[cfg(feature = "torch")]
+pub(crate) fn training_overlap(max_len: usize) -> usize {
+    max_len / 4
+}
+
 /// Cuts `cuts.len()` tokens into windows of at most `max_len` tokens overlapping by about
 /// `overlap` tokens. `overlap` is clamped below `max_len / 2` so windows always advance.
 pub fn windows(cuts: &[Cut], max_len: usize, overlap: usize) -> Vec<Window> {

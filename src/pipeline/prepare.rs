@@ -5,7 +5,7 @@ use super::PipelineOptions;
 use crate::clean::{blank, furniture, Skipped};
 use crate::error::{Error, Result};
 use crate::input::Article;
-use crate::segment::{cut_quality, sentence_starts, windows, Window};
+use crate::segment::{cut_quality, pipeline_overlap, sentence_starts, windows, Window};
 use crate::temporal::article_date;
 use crate::tokenize::{TextTokenizer, Tokens};
 use chrono::NaiveDate;
@@ -67,7 +67,11 @@ pub(crate) fn prepare(
             &sentence_starts(model_text),
         );
         let max_len = window_len.saturating_sub(2);
-        windows(&cuts, max_len, options.overlap.unwrap_or(max_len / 16))
+        windows(
+            &cuts,
+            max_len,
+            options.overlap.unwrap_or(pipeline_overlap(max_len)),
+        )
     };
     Ok(Prepared {
         tokens,

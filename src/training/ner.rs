@@ -1,8 +1,11 @@
 //! Fine-tuning a token-classification model on CoNLL-format data, in Rust with tch.
 //!
 //! Training sees text the way [`Pipeline`] does: each document is laid out as text
-//! ([`ConllDocument::text`]), tokenized with the model's tokenizer and cut into the same
-//! overlapping windows as the pipeline's, so neighbouring sentences give context.
+//! ([`ConllDocument::text`]), tokenized with the model's tokenizer and cut into overlapping
+//! windows at sentence starts by the pipeline's own cutter, so neighbouring sentences give
+//! context. Training windows overlap by a quarter of the window, the pipeline's by a
+//! sixteenth: on purpose, as the loss counts only the words a window owns (a larger overlap
+//! gives more context at the edges, not more labels); not measured against the pipeline's.
 //! The loss is taken on the first sub-token of each word that the window *owns*. Words are
 //! the tokenizer's words; a CoNLL token split into several words ("U.S.") gives its label to
 //! the first and `I-` to the rest, as the pipeline will read them back.
@@ -12,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::model::torch::{Missing, TorchModel};
 use crate::model::{read_json, weights_file, ModelConfig};
 use crate::pipeline::{Pipeline, PipelineOptions};
-use crate::segment::{cut_quality, sentence_starts, windows};
+use crate::segment::{cut_quality, sentence_starts, training_overlap, windows};
 use crate::tokenize::{TextTokenizer, Tokens};
 use crate::training::conll::ConllDocument;
 use crate::training::eval::{chunks, evaluate, Scores};
@@ -291,7 +294,8 @@ fn word_labels(
         .collect()
 }
 
-/// Cuts a tokenized text into the pipeline's windows, labelled from `word_label`.
+/// Cuts a tokenized text into training windows (the pipeline's cutter, the training overlap),
+/// labelled from `word_label`.
 fn windowed(
     text: &str,
     tokens: &Tokens,
@@ -302,7 +306,7 @@ fn windowed(
 ) {
     let cuts = cut_quality(&tokens.offsets, &tokens.word_of, &sentence_starts(text));
     let max_len = window - 2;
-    for w in windows(&cuts, max_len, max_len / 4) {
+    for w in windows(&cuts, max_len, training_overlap(max_len)) {
         let mut ex = Example {
             ids: vec![tok.cls_id() as i64],
             casing: vec![0],
