@@ -278,7 +278,7 @@ pub fn attach_abbreviation_periods(text: &str, entities: &mut [Entity]) {
 }
 
 /// The share of a name's summed mention scores that a type needs to win the name's vote (see
-/// [`vote_types`]); chosen on CoNLL-2003 dev (README).
+/// [`vote_types`]); chosen on CoNLL-2003 dev (docs/ner-model.md).
 pub const TYPE_VOTE_SHARE: f32 = 0.5;
 /// Mentions scored above this keep their own type in the vote (see [`vote_types`])…
 pub const TYPE_VOTE_KEEP_ABOVE: f32 = 0.9;

@@ -114,7 +114,7 @@ fn engines_agree_on_the_sample_articles() {
     // move more (today 12 of 145 spans: "UK Ministry of Defence" whole instead of "UK" +
     // "Ministry of Defence", a "Kherson" typed differently, …), so at most 10% of the spans
     // differ and shared spans' scores are 0.02 apart on average (a borderline span's score can
-    // move by 0.35); held-out F1 is 0.27 below f32 (README). int8 with activations per token
+    // move by 0.35); held-out F1 is 0.27 below f32 (docs/performance.md). int8 with activations per token
     // stays with f32 (today no span differs, mean score difference 0.006).
     let reference = run(if cfg!(feature = "torch") {
         Engine::RustBert

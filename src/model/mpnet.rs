@@ -5,7 +5,7 @@
 //! the two tokens, looked up in 32 log-spaced buckets (one table shared by all layers, computed
 //! once per forward pass). Weight names and numerics follow Hugging Face transformers'
 //! `MPNetForTokenClassification`: on `all-mpnet-base-v2` with a random head, the logits of two
-//! padded sentences equal transformers 4.44's (checked by hand, see the README's engines). No
+//! padded sentences equal transformers 4.44's (checked by hand, see docs/performance.md). No
 //! token types.
 
 use serde::Deserialize;

@@ -20,11 +20,11 @@ pub struct PipelineOptions {
     /// How sub-token scores become word labels.
     pub aggregation: Aggregation,
     /// How word labels are chosen: the best valid label sequence (default) or each word's most
-    /// probable label (see the README's accuracy table).
+    /// probable label (measured in docs/ner-model.md).
     pub decoding: Decoding,
     /// Mentions of one name in an article get one type: a score-weighted vote; the winner needs
     /// half the votes, mentions scored above 0.9 keep their own type unless it has two thirds
-    /// (see the README's accuracy table).
+    /// (measured in docs/ner-model.md).
     pub type_vote: bool,
     /// Worker threads for tokenizing, batches and decoding; 0 = one per core. Default 1: one
     /// worker whose forward passes use every core (`engine_threads`). On 2 cores that reached
@@ -53,7 +53,7 @@ pub struct PipelineOptions {
     /// relations from the rules only (titles, acronyms, who spoke to whom; faster).
     pub relation_model: Option<PathBuf>,
     /// A learned relation is kept when its probability is at least this (chosen on CoNLL04
-    /// dev: see the README).
+    /// dev: docs/relations.md).
     pub relation_threshold: f32,
     /// Tokens of context the relation model sees on each side of a pair. `None` (the
     /// default): as the model was trained, from its `config.json` (the shipped model: 4; on
@@ -65,7 +65,7 @@ pub struct PipelineOptions {
     /// input length). Default 30: on CoNLL04 dev it raises F1 (far pairs are mostly false).
     pub relation_max_span: Option<usize>,
     /// Runs the relation rules (titles as text values, acronyms, who spoke to whom, and the
-    /// pair rules the README lists as kept).
+    /// pair rules docs/relations.md lists as kept).
     pub relation_rules: bool,
 }
 

@@ -334,7 +334,7 @@ impl RelationModel {
     /// Keeps only `context` tokens on each side of a pair (`None`: the whole sentence, up to
     /// the model's input length), and leaves pairs that span more than `max_span` tokens
     /// unclassified (`None` from [`probs`](Self::probs)). Both make the model faster; the
-    /// README gives what they cost in accuracy.
+    /// relation model's notes (docs/relations.md) give what they cost in accuracy.
     pub fn set_input_limits(&mut self, context: Option<usize>, max_span: Option<usize>) {
         self.pairs.context = context;
         self.pairs.max_span = max_span;
