@@ -13,16 +13,37 @@ pub(super) struct Batch {
     pub(super) len: usize,
 }
 
-/// Items `(length, article, item)` of every article cut into batches of `size`: longest first
-/// and ties in input order, so that padding is small and the batches never depend on how the
-/// work is scheduled. The NER windows and the relation candidates are batched by this.
-pub(super) fn by_length(mut items: Vec<(usize, usize, usize)>, size: usize) -> Vec<Batch> {
-    items.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+/// Which end of the length order the batches start from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Order {
+    /// The NER windows.
+    LongestFirst,
+    /// The relation candidates. The int8 engine quantizes activations per batch, so which
+    /// items share a batch is part of the output: the relation model's threshold was chosen
+    /// with these batches, and longest-first ones changed 9,675 of 12,558 relation scores on
+    /// the BBC corpus (448 relations lost, 450 gained).
+    ShortestFirst,
+}
+
+/// Items `(length, article, item)` of every article cut into batches of `size`, sorted by
+/// length (ties in input order), so that padding is small and the batches never depend on how
+/// the work is scheduled. The NER windows and the relation candidates are batched by this.
+pub(super) fn by_length(
+    mut items: Vec<(usize, usize, usize)>,
+    size: usize,
+    order: Order,
+) -> Vec<Batch> {
+    match order {
+        Order::LongestFirst => {
+            items.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)))
+        }
+        Order::ShortestFirst => items.sort(),
+    }
     items
         .chunks(size.max(1))
         .map(|c| Batch {
             items: c.iter().map(|&(_, a, i)| (a, i)).collect(),
-            len: c[0].0,
+            len: c.iter().map(|x| x.0).max().unwrap_or(0),
         })
         .collect()
 }
@@ -86,7 +107,7 @@ mod tests {
     #[test]
     fn batches_are_longest_first_with_ties_in_input_order() {
         let items = vec![(3, 0, 0), (9, 0, 1), (3, 1, 0), (5, 1, 1), (9, 2, 0)];
-        let b = by_length(items, 2);
+        let b = by_length(items.clone(), 2, Order::LongestFirst);
         let got: Vec<(usize, Vec<(usize, usize)>)> =
             b.into_iter().map(|b| (b.len, b.items)).collect();
         assert_eq!(
@@ -97,6 +118,9 @@ mod tests {
                 (3, vec![(1, 0)])
             ]
         );
-        assert!(by_length(Vec::new(), 4).is_empty());
+        let b = by_length(items, 2, Order::ShortestFirst);
+        let lens: Vec<usize> = b.iter().map(|b| b.len).collect();
+        assert_eq!((lens, &b[0].items), (vec![3, 9, 9], &vec![(0, 0), (1, 0)]));
+        assert!(by_length(Vec::new(), 4, Order::LongestFirst).is_empty());
     }
 }

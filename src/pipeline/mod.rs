@@ -23,7 +23,7 @@ use crate::input::Article;
 use crate::model::{Engine, NerModel};
 use crate::output::Document;
 use crate::relation::RelationModel;
-use batch::{by_length, scatter, Batch};
+use batch::{by_length, scatter, Batch, Order};
 use rayon::prelude::*;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -287,7 +287,7 @@ impl Pipeline {
                     .map(move |(w, win)| (win.len() + 2, a, w))
             })
             .collect();
-        by_length(all, self.options.batch_size)
+        by_length(all, self.options.batch_size, Order::LongestFirst)
     }
 
     /// Runs one batch; returns per window the probabilities of the tokens it owns.

@@ -1,7 +1,7 @@
 //! The learned relations of a chunk of articles: candidate pairs encoded, batched by length
 //! across articles, classified, and merged into each document's relations.
 
-use super::batch::{by_length, Batch};
+use super::batch::{by_length, Batch, Order};
 use super::{guarded, Pipeline};
 use crate::entity::Entity;
 use crate::error::{Error, Result};
@@ -42,7 +42,7 @@ impl Pipeline {
                 }
             }
         }
-        let batches = by_length(all, BATCH);
+        let batches = by_length(all, BATCH, Order::ShortestFirst);
         let outputs: Vec<Result<Vec<Vec<f32>>>> = batches
             .par_iter()
             .map(|b| {
