@@ -30,6 +30,9 @@ struct Args {
     /// Relation model folder; default: the shipped one.
     #[arg(long)]
     relation_model: Option<PathBuf>,
+    /// Nearest partners per mention for the relation candidates (default: the pipeline's).
+    #[arg(long)]
+    relation_partners: Option<usize>,
 }
 
 const FIRST: [&str; 20] = [
@@ -123,9 +126,13 @@ fn run() -> Result<()> {
         .relation_model
         .clone()
         .unwrap_or_else(newsgraph::default_relation_model_dir);
+    let defaults = PipelineOptions::default();
+    let partners = args.relation_partners.unwrap_or(defaults.relation_partners);
     let with = Pipeline::load(
         &model,
-        PipelineOptions::default().relation_model(relation_model),
+        defaults
+            .relation_model(relation_model)
+            .relation_partners(partners),
     )?;
     let without = Pipeline::load(&model, PipelineOptions::default().relation_model(None))?;
     with.process(&[list_article(20)]); // warm-up

@@ -31,6 +31,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use newsgraph::model::{Pair, RelationModel};
 use newsgraph::training::conll04;
+use newsgraph::training::eval::Counts;
 use newsgraph::training::kbp37::{self, Scores};
 use newsgraph::{Article, Engine, EntityKind, Pipeline, PipelineOptions};
 use std::io::Write;
@@ -57,6 +58,9 @@ struct Args {
     /// pipeline's on CoNLL04).
     #[arg(long)]
     max_span: Option<usize>,
+    /// End to end: nearest partners per mention for the candidates (default: the pipeline's).
+    #[arg(long)]
+    partners: Option<usize>,
     /// A learned relation is kept from this probability on.
     #[arg(long, default_value_t = newsgraph::RELATION_THRESHOLD)]
     threshold: f32,
@@ -394,6 +398,7 @@ fn end_to_end_options(args: &Args) -> PipelineOptions {
         .relation_threshold(args.threshold)
         .relation_context(args.context.or(defaults.relation_context))
         .relation_max_span(args.max_span.or(defaults.relation_max_span))
+        .relation_partners(args.partners.unwrap_or(defaults.relation_partners))
         .relation_rules(args.relations != "model")
         .relation_model(match args.relations.as_str() {
             "rules" => None,
@@ -403,15 +408,16 @@ fn end_to_end_options(args: &Args) -> PipelineOptions {
 
 /// Prints the entity line of the end-to-end run from (correct, gold, found).
 fn print_entity_scores((correct, gold, found): (usize, usize, usize)) {
-    let (p, r) = (
-        correct as f64 / found.max(1) as f64,
-        correct as f64 / gold.max(1) as f64,
-    );
+    let c = Counts {
+        correct,
+        predicted: found,
+        gold,
+    };
     println!(
         "entities (Peop, Org, Loc; exact span and type): P {:.2} R {:.2} F1 {:.2} ({gold} gold, {found} found)",
-        p * 100.0,
-        r * 100.0,
-        if p + r > 0.0 { 200.0 * p * r / (p + r) } else { 0.0 },
+        c.precision() * 100.0,
+        c.recall() * 100.0,
+        c.f1() * 100.0,
     );
 }
 

@@ -91,11 +91,12 @@ fn run() -> Result<()> {
         done,
         entities,
         failed,
+        limited,
     } = tally;
     let failed = failed + read_failures.get();
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "{done} articles, {entities} entities, {failed} failed, {secs:.2} s, {:.1} articles/s, engine {}",
+        "{done} articles, {entities} entities, {failed} failed, {limited} bounded (see \"limits\"), {secs:.2} s, {:.1} articles/s, engine {}",
         done as f64 / secs.max(1e-9),
         engine.as_str()
     );
@@ -105,12 +106,14 @@ fn run() -> Result<()> {
     Ok(())
 }
 
-/// What a run has written: articles, their entities, and the articles that failed.
+/// What a run has written: articles, their entities, the articles that failed, and those
+/// where a stage's bound left work out (named in their `limits`).
 #[derive(Default)]
 struct Tally {
     done: usize,
     entities: usize,
     failed: usize,
+    limited: usize,
 }
 
 /// One article's result: its JSON line (flushed at once) and its part of the HTML page (with
@@ -127,6 +130,7 @@ fn write_result(
         Ok(doc) => {
             tally.entities += doc.entities.len();
             tally.done += 1;
+            tally.limited += usize::from(!doc.limits.is_empty());
             writeln!(out, "{}", doc.to_json_line())?;
             out.flush()?;
             if let (Some(html), Some((id, text))) = (html, &text) {

@@ -301,6 +301,16 @@ pub fn check_document(text: &str, doc: &Document) {
     check_quotes(text, &doc.quotes, doc.clusters.len());
     check_relations(text, &doc.relations, doc.clusters.len());
     check_temporal(text, &doc.temporal);
+    for l in &doc.limits {
+        span_ok(text, l.span.start, l.span.end, "limit");
+        chars_ok(
+            text,
+            (l.span.start, l.span.end),
+            (l.span.char_start, l.span.char_end),
+            "limit",
+        );
+        assert!(l.left_out > 0 && !l.stage.is_empty(), "empty limit {l:?}");
+    }
     for s in &doc.skipped {
         span_ok(text, s.start, s.end, "skipped");
         chars_ok(

@@ -60,7 +60,7 @@ pub use entity::{Entity, EntityKind};
 pub use error::{Error, LoadError, Result};
 pub use input::Article;
 pub use model::Engine;
-pub use output::Document;
+pub use output::{Document, Limit};
 pub use pipeline::{Pipeline, PipelineOptions, Stream, WindowStats, RELATION_THRESHOLD};
 pub use quote::Quote;
 pub use relation::{Relation, RelationKind};

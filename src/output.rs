@@ -5,6 +5,7 @@ use crate::cluster::Cluster;
 use crate::entity::Entity;
 use crate::quote::Quote;
 use crate::relation::Relation;
+use crate::span::Span;
 use crate::temporal::Temporal;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +41,26 @@ pub struct Document {
     /// Spans that are not article body (web-page furniture), marked rather than removed.
     #[serde(default)]
     pub skipped: Vec<Skipped>,
+    /// Work a stage left undone because the article went beyond its bound (a sentence with
+    /// more mentions than the relation candidates' partner bound lets meet); empty for
+    /// ordinary news, never silent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<Limit>,
+}
+
+/// Work a stage bounded on an article: where, what it left out, and the bound.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Limit {
+    /// The stage: `relations`.
+    pub stage: String,
+    /// The text the bound applied to (a sentence).
+    pub span: Span,
+    /// What was left out: for `relations`, mention pairs of the sentence that were not
+    /// candidates ([`PipelineOptions::relation_partners`](crate::PipelineOptions::relation_partners)).
+    pub left_out: usize,
+    /// The bound, in words ("8 nearest partners per mention").
+    pub bound: String,
 }
 
 impl Document {

@@ -673,6 +673,7 @@ mod tests {
             quotes: vec![],
             temporal: vec![],
             skipped: vec![],
+            limits: vec![],
         }
     }
 

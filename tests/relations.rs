@@ -186,3 +186,50 @@ fn typed_pairs_get_only_answers_whose_kinds_fit() {
         .is_none_or(|d| d.kind == newsgraph::RelationKind::LocLocatedIn));
     assert!(model.predict_typed(&[p], &[], 0.5).is_err());
 }
+
+/// A sentence that lists many people with their organization: each mention meets only its
+/// nearest partners, so the list costs its length and not its square, the neighbours' relations
+/// are still found, and the pairs left out are named in the document, never silently.
+#[test]
+fn a_long_list_is_bounded_and_says_so() {
+    use newsgraph::{Article, Pipeline, PipelineOptions, RelationKind};
+    let ner = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/newsgraph-ner-minilm");
+    let people = [
+        "Anna Berg",
+        "Tom Hughes",
+        "Maria Lopez",
+        "James Walsh",
+        "Nadia Patel",
+    ];
+    let orgs = ["Oxfam", "Barclays", "Vodafone", "Unilever", "the BBC"];
+    let items: Vec<String> = (0..20)
+        .map(|i| format!("{} of {}", people[i % 5], orgs[(i / 5 + i) % 5]))
+        .collect();
+    let text = format!("The honours list includes {}.", items.join(", "));
+    let options = PipelineOptions::default().relation_partners(4);
+    let doc = Pipeline::load(&ner, options)
+        .unwrap()
+        .process(&[Article::new("list", &text)])
+        .pop()
+        .unwrap()
+        .unwrap();
+    assert_eq!(doc.limits.len(), 1, "{:?}", doc.limits);
+    let limit = &doc.limits[0];
+    assert_eq!(limit.stage, "relations");
+    assert_eq!((limit.span.start, limit.span.end), (0, text.len()));
+    let m = doc.entities.len();
+    let met: usize = (0..m).map(|k| 4.min(m - 1 - k)).sum();
+    assert_eq!(limit.left_out, m * (m - 1) / 2 - met);
+    assert!(doc.relations.iter().any(|r| matches!(
+        r.relation,
+        RelationKind::PerEmployeeOf | RelationKind::OrgTopMembersEmployees
+    )));
+    // The default bound with a short sentence: nothing to say.
+    let doc = Pipeline::load(&ner, PipelineOptions::default())
+        .unwrap()
+        .process(&[Article::new("short", "Tim Cook of Apple spoke in London.")])
+        .pop()
+        .unwrap()
+        .unwrap();
+    assert!(doc.limits.is_empty(), "{:?}", doc.limits);
+}

@@ -48,6 +48,9 @@ pub struct PipelineArgs {
     /// Relations from the rules only (no relation model: faster).
     #[arg(long)]
     pub no_relation_model: bool,
+    /// Nearest partners per mention for the relation candidates.
+    #[arg(long, default_value_t = defaults().relation_partners)]
+    pub relation_partners: usize,
     /// A learned relation is kept from this probability on.
     #[arg(long, default_value_t = defaults().relation_threshold)]
     pub relation_threshold: f32,
@@ -74,6 +77,7 @@ impl PipelineArgs {
             .type_vote(!self.no_type_vote)
             .engine(self.engine)
             .relation_threshold(self.relation_threshold)
+            .relation_partners(self.relation_partners)
             .relation_model(if self.no_relation_model {
                 None
             } else {

@@ -297,8 +297,9 @@ fn arrow_articles(batch: &RecordBatch) -> PyResult<Vec<Result<Article, Failure>>
 }
 
 /// The Arrow schema of a document: one row per article, the JSON lines' fields as columns,
-/// nested lists of structs for entities, clusters, relations, quotes, temporal expressions and
-/// skipped furniture, and "error" (null unless the article failed). Every span has byte offsets
+/// nested lists of structs for entities, clusters, relations, quotes, temporal expressions,
+/// skipped furniture and limits (work a stage bounded), and "error" (null unless the article
+/// failed). Every span has byte offsets
 /// (`start`, `end`) and character offsets (`char_start`, `char_end`), as in the JSON; a
 /// temporal `value` is a string (numbers as JSON writes them, "80000.0").
 fn document_schema() -> Schema {
@@ -345,6 +346,15 @@ fn document_schema() -> Schema {
                 int("char_start"),
                 int("char_end"),
                 text("reason"),
+            ],
+        ),
+        list(
+            "limits",
+            vec![
+                text("stage"),
+                Field::new("span", span(), false),
+                int("left_out"),
+                text("bound"),
             ],
         ),
     ])

@@ -74,6 +74,7 @@ pub(crate) fn document(
         entities,
         clusters,
         skipped: prep.skipped.clone(),
+        limits: Vec::new(),
     }
 }
 

@@ -7,9 +7,11 @@ use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::input::Article;
 use crate::output::Document;
-use crate::relation::candidates::{candidates, decide, Candidate};
+use crate::output::Limit;
+use crate::relation::candidates::{candidates, decide, Candidate, Candidates};
 use crate::relation::model::{Encoded, BATCH};
 use crate::relation::{Pair, RelationModel};
+use crate::span::{CharIndex, Span};
 use rayon::prelude::*;
 
 impl Pipeline {
@@ -27,15 +29,15 @@ impl Pipeline {
             .zip(docs.par_iter())
             .map(|(a, d)| match d {
                 Ok(d) => guarded(&a.id, "finding relation candidates", || {
-                    encode_candidates(model, &a.text, &d.entities)
+                    encode_candidates(model, &a.text, &d.entities, self.options.relation_partners)
                 }),
-                Err(_) => Ok(Vec::new()),
+                Err(_) => Ok(Encodings::default()),
             })
             .collect();
         let mut all: Vec<(usize, usize, usize)> = Vec::new(); // (length, article, candidate)
         for (a, e) in encoded.iter().enumerate() {
             if let Ok(e) = e {
-                for (k, (_, enc)) in e.iter().enumerate() {
+                for (k, (_, enc)) in e.pairs.iter().enumerate() {
                     if let Some(enc) = enc {
                         all.push((enc.ids.len(), a, k));
                     }
@@ -50,7 +52,7 @@ impl Pipeline {
                     let rows: Vec<&Encoded> = b
                         .items
                         .iter()
-                        .filter_map(|&(a, k)| encoded[a].as_ref().ok()?[k].1.as_ref())
+                        .filter_map(|&(a, k)| encoded[a].as_ref().ok()?.pairs[k].1.as_ref())
                         .collect();
                     model.run(&rows)
                 })
@@ -61,11 +63,16 @@ impl Pipeline {
         for (((doc, a), enc), answers) in each {
             if let Ok(d) = doc {
                 match enc {
-                    Ok(_) => {
+                    Ok(enc) => {
                         let learned =
                             crate::relation::candidates::relations(&a.text, &d.entities, answers);
                         d.relations =
                             crate::relation::merge(learned, std::mem::take(&mut d.relations));
+                        d.limits.extend(limits(
+                            &a.text,
+                            &enc.bounded,
+                            self.options.relation_partners,
+                        ));
                     }
                     Err(e) => *doc = Err(e),
                 }
@@ -94,7 +101,7 @@ impl Pipeline {
                         let (Ok(enc), Ok(doc)) = (&encoded[a], &docs[a]) else {
                             continue;
                         };
-                        let c = enc[k].0;
+                        let c = enc.pairs[k].0;
                         let (e1, e2) = (&doc.entities[c.e1].kind, &doc.entities[c.e2].kind);
                         if let Some((d, p)) = decide(model.classes(), &probs, e1, e2, threshold) {
                             answers[a].push((c, d, p));
@@ -121,8 +128,13 @@ impl Pipeline {
     }
 }
 
-/// An article's candidate pairs with their marked token ids (`None`: too far apart).
-type Encodings = Vec<(Candidate, Option<Encoded>)>;
+/// An article's candidate pairs with their marked token ids (`None`: too far apart), and the
+/// sentences where the partner bound left pairs out.
+#[derive(Default)]
+struct Encodings {
+    pairs: Vec<(Candidate, Option<Encoded>)>,
+    bounded: Vec<((usize, usize), usize)>,
+}
 
 /// The candidate pairs of an article with their marked token ids (`None`: too far apart for
 /// the model's input).
@@ -130,8 +142,10 @@ fn encode_candidates(
     model: &RelationModel,
     text: &str,
     entities: &[Entity],
-) -> Result<Vec<(Candidate, Option<Encoded>)>> {
-    candidates(text, entities)
+    partners: usize,
+) -> Result<Encodings> {
+    let Candidates { pairs, bounded } = candidates(text, entities, partners);
+    let pairs = pairs
         .into_iter()
         .map(|c| {
             let (s, e) = c.sentence;
@@ -142,6 +156,21 @@ fn encode_candidates(
                 e2: span(&entities[c.e2]),
             };
             Ok((c, model.encode(&pair)?))
+        })
+        .collect::<Result<_>>()?;
+    Ok(Encodings { pairs, bounded })
+}
+
+/// What the partner bound left out, said in the document.
+fn limits(text: &str, bounded: &[((usize, usize), usize)], partners: usize) -> Vec<Limit> {
+    let chars = CharIndex::new(text);
+    bounded
+        .iter()
+        .map(|&((s, e), left_out)| Limit {
+            stage: "relations".into(),
+            span: chars.span(Span::bytes(s, e)),
+            left_out,
+            bound: format!("{partners} nearest partners per mention"),
         })
         .collect()
 }

@@ -79,6 +79,62 @@ impl PairEncoder {
         })
     }
 
+    /// The text's token ids with the four markers in place.
+    fn marked(
+        &self,
+        tokenizer: &TextTokenizer,
+        text: &str,
+        e1: (usize, usize),
+        e2: (usize, usize),
+    ) -> Result<Marked> {
+        // Marker events by position; at one position, ends before starts.
+        let mut events = [(e1.0, 1, 0usize), (e1.1, 0, 1), (e2.0, 1, 2), (e2.1, 0, 3)];
+        events.sort();
+        let mut out = Marked::default();
+        let mut at = 0;
+        for (pos, _, m) in events {
+            out.body.extend(tokenizer.tokenize(&text[at..pos])?.ids);
+            match m {
+                0 => out.p1 = out.body.len(),
+                2 => out.p2 = out.body.len(),
+                _ => {}
+            }
+            out.last = out.body.len();
+            out.body.push(self.markers[m]);
+            at = pos;
+        }
+        out.body.extend(tokenizer.tokenize(&text[at..])?.ids);
+        Ok(out)
+    }
+
+    /// [`marked`](Self::marked) over a window of the text around the pair, when the input is
+    /// cropped to `context` tokens either side anyway: the pair with `context + 2` words
+    /// either side, cut after an ASCII space or line break (a word boundary for the WordPiece
+    /// tokenizers relation models use, so every token inside the window is the token of the
+    /// whole text). When the window gives fewer than `context` tokens on a side it did cut, the
+    /// whole text is marked instead. A pair thus costs its neighbourhood, not its sentence:
+    /// a sentence that lists hundreds of names is not tokenized once per pair.
+    fn marked_locally(
+        &self,
+        tokenizer: &TextTokenizer,
+        text: &str,
+        e1: (usize, usize),
+        e2: (usize, usize),
+        context: usize,
+    ) -> Result<Marked> {
+        let lo = words_before(text, e1.0.min(e2.0), context + 2);
+        let hi = words_after(text, e1.1.max(e2.1), context + 2);
+        let shift = |(a, b): (usize, usize)| (a - lo, b - lo);
+        let local = self.marked(tokenizer, &text[lo..hi], shift(e1), shift(e2))?;
+        let before = local.p1.min(local.p2);
+        let after = local.body.len() - (local.last + 1);
+        if (lo == 0 || before >= context) && (hi == text.len() || after >= context) {
+            Ok(local)
+        } else {
+            self.marked(tokenizer, text, e1, e2)
+        }
+    }
+
     /// The marked ids of the pair; `None` when the two entity starts are too far apart to fit.
     /// Longer inputs are cropped around the pair.
     pub(crate) fn encode(
@@ -97,23 +153,15 @@ impl PairEncoder {
                 text.len()
             )));
         }
-        // Marker events by position; at one position, ends before starts.
-        let mut events = [(e1.0, 1, 0usize), (e1.1, 0, 1), (e2.0, 1, 2), (e2.1, 0, 3)];
-        events.sort();
-        let mut body: Vec<u32> = Vec::new();
-        let (mut p1, mut p2, mut last, mut at) = (0, 0, 0, 0);
-        for (pos, _, m) in events {
-            body.extend(tokenizer.tokenize(&text[at..pos])?.ids);
-            match m {
-                0 => p1 = body.len(),
-                2 => p2 = body.len(),
-                _ => {}
-            }
-            last = body.len();
-            body.push(self.markers[m]);
-            at = pos;
-        }
-        body.extend(tokenizer.tokenize(&text[at..])?.ids);
+        let Marked {
+            mut body,
+            mut p1,
+            mut p2,
+            last,
+        } = match self.context {
+            Some(c) => self.marked_locally(tokenizer, text, e1, e2, c)?,
+            None => self.marked(tokenizer, text, e1, e2)?,
+        };
         if self.max_span.is_some_and(|m| last + 1 - p1.min(p2) > m) {
             return Ok(None);
         }
@@ -145,6 +193,60 @@ impl PairEncoder {
             e2: p2 - start + 1,
         }))
     }
+}
+
+/// Token ids with the markers in place: where the first and second entity's start markers
+/// are, and where the last marker is.
+#[derive(Debug, Default)]
+struct Marked {
+    body: Vec<u32>,
+    p1: usize,
+    p2: usize,
+    last: usize,
+}
+
+/// Where the `words`-th word before `at` starts (words cut at ASCII spaces and line breaks),
+/// or 0.
+fn words_before(text: &str, at: usize, words: usize) -> usize {
+    let bytes = &text.as_bytes()[..at];
+    let mut seen = 0;
+    let mut in_word = false;
+    for i in (0..bytes.len()).rev() {
+        if matches!(bytes[i], b' ' | b'\n') {
+            if in_word {
+                seen += 1;
+                if seen == words {
+                    return i + 1;
+                }
+            }
+            in_word = false;
+        } else {
+            in_word = true;
+        }
+    }
+    0
+}
+
+/// Where the `words`-th word after `at` ends (before the ASCII space or line break that ends
+/// it), or the text's end.
+fn words_after(text: &str, at: usize, words: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut seen = 0;
+    let mut in_word = false;
+    for (i, &b) in bytes.iter().enumerate().skip(at) {
+        if matches!(b, b' ' | b'\n') {
+            if in_word {
+                seen += 1;
+                if seen == words {
+                    return i;
+                }
+            }
+            in_word = false;
+        } else {
+            in_word = true;
+        }
+    }
+    text.len()
 }
 
 /// A marked entity pair to classify: a text and the byte spans of its two entities. The
@@ -580,6 +682,83 @@ mod tests {
         assert_eq!(enc.encode(&tok, &far, (0, 4), (r, r + 9)).unwrap(), None);
         assert!(enc.encode(&tok, "Thom", (0, 9), (0, 4)).is_err());
         assert!(enc.encode(&tok, "Thom", (3, 1), (0, 4)).is_err());
+    }
+
+    /// The context-cropped ids of a marked text.
+    fn cropped(m: &Marked, c: usize) -> (Vec<u32>, usize, usize) {
+        let first = m.p1.min(m.p2).saturating_sub(c);
+        let end = (m.last + 1 + c).min(m.body.len());
+        (m.body[first..end].to_vec(), m.p1 - first, m.p2 - first)
+    }
+
+    #[test]
+    fn a_pair_marked_in_its_neighbourhood_gets_the_ids_of_its_whole_sentence() {
+        use rand::{Rng, SeedableRng};
+        let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/models/newsgraph-rel-minilm");
+        let tok = TextTokenizer::from_dir(Path::new(shipped)).unwrap();
+        let enc = PairEncoder::new(&tok, 96).unwrap();
+        let pool = [
+            "Kyiv",
+            "Zürich",
+            "O'Neil",
+            "U.S.",
+            "—",
+            "“quoted”",
+            "a\u{b}b",
+            "tab\there",
+            "nbsp\u{a0}x",
+            "two  spaces",
+            "line\nbreak",
+            "🙂",
+            "北京",
+            "Ångström",
+            "(MoD)",
+            "Ministry",
+            "of",
+            "Defence",
+            ",",
+            "said",
+            "supercalifragilisticexpialidocious",
+            "\u{200b}",
+            "x\r\ny",
+            "don’t",
+            "1,200",
+            "e.g.",
+        ];
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        let mut compared = 0;
+        for _ in 0..60 {
+            let n = rng.gen_range(3..40);
+            let words: Vec<&str> = (0..n).map(|_| pool[rng.gen_range(0..pool.len())]).collect();
+            let sep = if rng.gen_bool(0.2) { "\n" } else { " " };
+            let text = words.join(sep);
+            // Word spans as entities.
+            let mut spans = Vec::new();
+            let mut at = 0;
+            for w in &words {
+                spans.push((at, at + w.len()));
+                at += w.len() + sep.len();
+            }
+            for _ in 0..8 {
+                let (i, j) = (rng.gen_range(0..n), rng.gen_range(0..n));
+                if spans[i].1 > spans[j].0 && spans[j].1 > spans[i].0 {
+                    continue;
+                }
+                for c in [0, 1, 4] {
+                    let full = enc.marked(&tok, &text, spans[i], spans[j]).unwrap();
+                    let local = enc
+                        .marked_locally(&tok, &text, spans[i], spans[j], c)
+                        .unwrap();
+                    assert_eq!(
+                        cropped(&local, c),
+                        cropped(&full, c),
+                        "{text:?} {i} {j} {c}"
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 500, "{compared}");
     }
 
     #[test]
