@@ -1,8 +1,9 @@
 //! Scaling benchmark: made list articles of growing length, each one sentence that lists N
 //! people with their organization and city ("The honours list published on Friday includes
 //! Anna Berg of Northwind Bank in Leeds, …"), timed with and without the relation model. One
-//! line per length with seconds per article and the growth against the length before, so
-//! that superlinear growth shows in a number; the last line is JSON.
+//! line per length with seconds per article (and for its HTML view) and the growth of the
+//! time per item against the length before (1.00: linear), so that superlinear growth shows
+//! in a number; the last line is JSON.
 //!
 //! ```text
 //! cargo run --release --example bench_scaling -- --items 100,200,400,800,1600,3200
@@ -94,19 +95,38 @@ fn list_article(n: usize) -> Article {
     Article::new(format!("list-{n}"), text)
 }
 
-/// The median seconds of `repeat` runs of the pipeline over one article, and its document's
-/// entity and relation counts.
-fn time(pipeline: &Pipeline, article: &Article, repeat: usize) -> Result<(f64, usize, usize)> {
-    let mut times = Vec::new();
+/// What one setting measured on one article: median seconds of the pipeline, of the HTML
+/// view, and the document's entity and relation counts.
+struct Timed {
+    seconds: f64,
+    html_seconds: f64,
+    entities: usize,
+    relations: usize,
+}
+
+/// The medians of `repeat` runs of the pipeline over one article and of its HTML view.
+fn time(pipeline: &Pipeline, article: &Article, repeat: usize) -> Result<Timed> {
+    let (mut times, mut html) = (Vec::new(), Vec::new());
     let mut counts = (0, 0);
     for _ in 0..repeat.max(1) {
         let t = Instant::now();
         let doc = pipeline.process(std::slice::from_ref(article)).remove(0)?;
         times.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        doc.to_html(&article.text)?;
+        html.push(t.elapsed().as_secs_f64());
         counts = (doc.entities.len(), doc.relations.len());
     }
-    times.sort_by(f64::total_cmp);
-    Ok((times[times.len() / 2], counts.0, counts.1))
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Ok(Timed {
+        seconds: median(times),
+        html_seconds: median(html),
+        entities: counts.0,
+        relations: counts.1,
+    })
 }
 
 fn main() {
@@ -137,15 +157,14 @@ fn run() -> Result<()> {
     let without = Pipeline::load(&model, PipelineOptions::default().relation_model(None))?;
     with.process(&[list_article(20)]); // warm-up
     without.process(&[list_article(20)]);
-    println!(
-        "items  entities  relations  s with  s without  with/without  growth with  growth without"
-    );
+    println!("items  entities  relations  s with  s without  with/without  growth with  growth without  s html");
     let mut rows = Vec::new();
     let mut previous: Option<(usize, f64, f64)> = None;
     for &n in &args.items {
         let article = list_article(n);
-        let (s_with, entities, relations) = time(&with, &article, args.repeat)?;
-        let (s_without, _, _) = time(&without, &article, args.repeat)?;
+        let w = time(&with, &article, args.repeat)?;
+        let (s_with, entities, relations) = (w.seconds, w.entities, w.relations);
+        let s_without = time(&without, &article, args.repeat)?.seconds;
         // Time per item grows by this factor against the length before (1.0: linear).
         let growth = |now: f64, before: f64, m: usize| now / before * m as f64 / n as f64;
         let (g_with, g_without) = match previous {
@@ -153,13 +172,15 @@ fn run() -> Result<()> {
             None => (f64::NAN, f64::NAN),
         };
         println!(
-            "{n:>5}  {entities:>8}  {relations:>9}  {s_with:>6.2}  {s_without:>9.2}  {:>12.2}  {g_with:>11.2}  {g_without:>14.2}",
-            s_with / s_without
+            "{n:>5}  {entities:>8}  {relations:>9}  {s_with:>6.2}  {s_without:>9.2}  {:>12.2}  {g_with:>11.2}  {g_without:>14.2}  {:>6.3}",
+            s_with / s_without,
+            w.html_seconds
         );
         rows.push(serde_json::json!({
             "items": n, "bytes": article.text.len(), "entities": entities, "relations": relations,
             "seconds_with_relations": (s_with * 1000.0).round() / 1000.0,
             "seconds_without_relations": (s_without * 1000.0).round() / 1000.0,
+            "seconds_html": (w.html_seconds * 1000.0).round() / 1000.0,
         }));
         previous = Some((n, s_with, s_without));
     }
