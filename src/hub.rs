@@ -14,7 +14,7 @@ const FILES: [&[&str]; 3] = [
     &["model.safetensors"],
 ];
 
-/// Resolves a hub model id to a local folder that [`crate::NerModel::load`] reads.
+/// Resolves a hub model id to a local folder that [`crate::model::NerModel::load`] reads.
 pub fn resolve(model_id: &str) -> Result<PathBuf> {
     let cache = hf_hub::Cache::from_env();
     let cached = cache.model(model_id.to_string());

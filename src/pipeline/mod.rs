@@ -17,10 +17,10 @@ pub use options::{PipelineOptions, RELATION_THRESHOLD};
 pub(crate) use prepare::{prepare, Prepared};
 
 use crate::encoder::EncoderInput;
+use crate::engine::{Engine, NerModel};
 use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::input::Article;
-use crate::model::{Engine, NerModel};
 use crate::output::Document;
 use crate::relation::RelationModel;
 use batch::{by_length, scatter, Batch, Order};

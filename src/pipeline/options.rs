@@ -2,10 +2,10 @@
 //! examples, the Python package and the benchmarks read their defaults from here.
 
 use crate::decode::{Aggregation, Decoding};
-use crate::model::Engine;
+use crate::engine::Engine;
 use std::path::PathBuf;
 
-/// Settings of a [`Pipeline`]: start from the default and change what you need.
+/// Settings of a [`Pipeline`](crate::Pipeline): start from the default and change what you need.
 ///
 /// ```
 /// use newsgraph::{Engine, PipelineOptions};
@@ -41,12 +41,12 @@ pub struct PipelineOptions {
     pub window: Option<usize>,
     /// Longer articles get an error instead of a result (never a truncated one).
     pub max_text_bytes: usize,
-    /// Which implementation runs the forward pass (used by [`Pipeline::load`]).
+    /// Which implementation runs the forward pass (used by [`Pipeline::load`](crate::Pipeline::load)).
     pub engine: Engine,
     /// Marks web-page furniture (listed in [`Document::skipped`](crate::Document::skipped)) and
     /// keeps it from the model.
     pub clean: bool,
-    /// Articles that [`Pipeline::stream`] takes from its input at a time: memory stays bounded
+    /// Articles that [`Pipeline::stream`](crate::Pipeline::stream) takes from its input at a time: memory stays bounded
     /// by this many articles, and larger chunks batch windows with less padding.
     pub chunk: usize,
     /// The relation model folder ([`crate::default_relation_model_dir`] by default); `None`:

@@ -5,9 +5,9 @@
 
 use super::candidates::decide;
 use crate::encoder::{softmax, Encoder, EncoderInput, Output};
+use crate::engine::{onnx, read_json, weights::Weights, Architecture, Block, Engine};
 use crate::entity::EntityKind;
 use crate::error::{Error, LoadError, Result};
-use crate::model::{onnx, read_json, weights::Weights, Architecture, Block, Engine};
 use crate::relation::Directed;
 use crate::tokenize::TextTokenizer;
 use serde_json::Value;

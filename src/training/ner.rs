@@ -11,9 +11,9 @@
 //! the first and `I-` to the rest, as the pipeline will read them back.
 
 use crate::decode::LabelSet;
+use crate::engine::torch::{Missing, TorchModel};
+use crate::engine::{read_json, weights_file, ModelConfig};
 use crate::error::{Error, Result};
-use crate::model::torch::{Missing, TorchModel};
-use crate::model::{read_json, weights_file, ModelConfig};
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::segment::{cut_quality, sentence_starts, training_overlap, windows};
 use crate::tokenize::{TextTokenizer, Tokens};
@@ -362,10 +362,10 @@ fn initial_model(config: &TrainConfig, labels: &LabelSet) -> Result<TorchModel> 
         .collect::<serde_json::Map<_, _>>()
         .into();
     raw.as_object_mut().map(|o| o.remove("label2id"));
-    let block = crate::model::Block {
+    let block = crate::engine::Block {
         casing: config.casing,
         window: Some(config.window),
-        ..crate::model::Block::default()
+        ..crate::engine::Block::default()
     };
     block.write(&mut raw);
     let mut model_config = ModelConfig::from_value(raw, &cfg_path)?;
@@ -462,7 +462,7 @@ mod tests {
     fn the_teacher_gives_its_logits_at_the_scored_positions_in_the_students_label_order() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("teacher");
-        crate::model::torch::tests::write_random(&dir, "bert");
+        crate::engine::torch::tests::write_random(&dir, "bert");
         let tokenizer = TextTokenizer::from_dir(&dir).unwrap();
         // The teacher's labels are O, B-PER, I-PER, B-LOC, I-LOC; the student's another order.
         let student = LabelSet::bio(&["LOC", "PER"]);
@@ -567,7 +567,7 @@ mod tests {
     fn a_resumed_run_starts_from_the_saved_epoch_and_goes_on_counting() {
         let tmp = tempfile::tempdir().unwrap();
         let encoder = tmp.path().join("encoder");
-        crate::model::torch::tests::write_random(&encoder, "bert");
+        crate::engine::torch::tests::write_random(&encoder, "bert");
         let out = tmp.path().join("out");
         let mut config = tiny_config(&encoder, &out);
         config.held_out = tiny_docs()[1..].to_vec();
@@ -629,7 +629,7 @@ mod tests {
     fn a_trained_model_continues_with_its_own_head_and_labels() {
         let tmp = tempfile::tempdir().unwrap();
         let encoder = tmp.path().join("encoder");
-        crate::model::torch::tests::write_random(&encoder, "bert");
+        crate::engine::torch::tests::write_random(&encoder, "bert");
         let first = tmp.path().join("first");
         train(&tiny_config(&encoder, &first), |_| {}).unwrap();
 
@@ -675,7 +675,7 @@ mod tests {
     fn mention_swap_trains_on_other_names_and_is_refused_with_a_teacher() {
         let tmp = tempfile::tempdir().unwrap();
         let encoder = tmp.path().join("encoder");
-        crate::model::torch::tests::write_random(&encoder, "bert");
+        crate::engine::torch::tests::write_random(&encoder, "bert");
         let mut config = tiny_config(&encoder, &tmp.path().join("out"));
         config.mention_swap = 1.0;
         let tokenizer = TextTokenizer::from_dir(&encoder).unwrap();
@@ -776,7 +776,7 @@ mod tests {
 
         // A training run with it, and a weight below zero refused.
         let encoder = tmp.path().join("encoder");
-        crate::model::torch::tests::write_random(&encoder, "bert");
+        crate::engine::torch::tests::write_random(&encoder, "bert");
         let mut config = tiny_config(&encoder, &tmp.path().join("out"));
         config.r_drop = 1.0;
         let mut losses = Vec::new();

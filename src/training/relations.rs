@@ -8,9 +8,9 @@
 //! and saved, so a run can resume from its last epoch (`RelationTrainConfig::resume`; the
 //! optimizer's moments start afresh).
 
+use crate::engine::read_json;
+use crate::engine::torch::{load_var_store, save_var_store, Missing};
 use crate::error::{Error, LoadError, Result};
-use crate::model::read_json;
-use crate::model::torch::{load_var_store, save_var_store, Missing};
 use crate::relation::model::{classes, Encoded, PairEncoder, MARKERS};
 use crate::relation::Directed;
 use crate::relation::RelationKind;
@@ -604,8 +604,8 @@ fn score_epoch(
 /// The classes of a relation model folder; `None` for a plain encoder folder.
 fn relation_classes(dir: &Path) -> Result<Option<Vec<Option<Directed>>>> {
     let path = dir.join("config.json");
-    let raw = crate::model::read_json(&path, "model configuration")?;
-    let block = crate::model::Block::read(&raw, &path)?;
+    let raw = crate::engine::read_json(&path, "model configuration")?;
+    let block = crate::engine::Block::read(&raw, &path)?;
     crate::relation::model::relation_classes(&block, &path)
 }
 
@@ -659,7 +659,7 @@ fn save(
         o.remove("label2id");
     }
     raw["architectures"] = serde_json::json!(["NewsgraphRelationClassifier"]);
-    let block = crate::model::Block {
+    let block = crate::engine::Block {
         task: Some("relation".into()),
         classes: Some(
             classes()
@@ -671,7 +671,7 @@ fn save(
         max_len: Some(max_len),
         train_context: context,
         representation: Some("entity-start markers, concatenated".into()),
-        ..crate::model::Block::default()
+        ..crate::engine::Block::default()
     };
     block.write(&mut raw);
     let path = dir.join("config.json");

@@ -383,7 +383,7 @@ fn add_safetensors_format(path: &Path) -> Result<()> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::NerModel;
+    use crate::engine::NerModel;
 
     const VOCAB: usize = 40;
     const EMB: usize = 8;

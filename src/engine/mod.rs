@@ -1,10 +1,6 @@
-//! Engine-level types: models loaded from folders and the engine boundary.
-//!
-//! Extraction needs none of this (the crate root has [`Pipeline`](crate::Pipeline)); it is
-//! here for running a model directly: [`NerModel`] (a token-classification folder, any
-//! [`Engine`](crate::Engine)) takes an [`EncoderInput`] (token ids, mask and casing classes as
-//! plain `Vec`s) and returns label probabilities; [`RelationModel`] classifies marked entity
-//! [`Pair`]s into [`Directed`] relations; [`ModelConfig`] and [`LabelSet`] describe a folder.
+//! The engines behind the encoder boundary: model folders, their configuration, and the
+//! ONNX Runtime and libtorch implementations of the forward pass. Its public types are
+//! re-exported in [`crate::model`].
 //!
 //! One enum, [`Architecture`], holds what differs between architectures (the config type, the
 //! weight prefix, the forward call); everything else is one code path.
@@ -24,9 +20,8 @@ pub(crate) mod onnx;
 #[cfg(feature = "torch")]
 pub(crate) mod torch;
 pub(crate) mod weights;
-pub use crate::decode::{LabelSet, Prefix, Scheme, Tag};
-pub use crate::encoder::EncoderInput;
-pub use crate::relation::{Directed, Pair, Prediction, RelationModel};
+use crate::decode::LabelSet;
+use crate::encoder::EncoderInput;
 pub(crate) use block::Block;
 pub use onnx::runtime_available as onnx_runtime_available;
 
