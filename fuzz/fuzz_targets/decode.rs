@@ -1,7 +1,7 @@
 //! Decoding from arbitrary probability arrays (NaN and infinities too) over arbitrary words.
 #![no_main]
-use newsgraph::Aggregation;
 use newsgraph::model::LabelSet;
+use newsgraph::{Aggregation, Decoding};
 
 #[derive(Debug, arbitrary::Arbitrary)]
 struct Input {
@@ -23,6 +23,7 @@ libfuzzer_sys::fuzz_target!(|input: Input| {
         return;
     };
     let how = [Aggregation::First, Aggregation::Average, Aggregation::Max][input.how as usize % 3];
+    let decoding = [Decoding::Viterbi, Decoding::Greedy][(input.how / 3) as usize % 2];
     let runs: Vec<u8> = input.runs.iter().map(|r| r % 6).collect();
-    newsgraph::invariants::decode(&labels, &input.probs, &runs, how);
+    newsgraph::invariants::decode(&labels, &input.probs, &runs, how, decoding);
 });
