@@ -249,6 +249,10 @@ impl Pipeline {
 
         let probs = scatter(articles, &prepared, &batches, outputs, n_labels);
         let labels = &model.config().labels;
+        let sentences: Vec<Vec<usize>> = prepared
+            .iter()
+            .map(|p| p.as_ref().map(|p| p.sentences.clone()).unwrap_or_default())
+            .collect();
         let mut docs: Vec<Result<Document>> = articles
             .par_iter()
             .zip(prepared)
@@ -261,7 +265,7 @@ impl Pipeline {
             })
             .collect();
         if let Some(relations) = &self.relations {
-            self.relate(relations, articles, &mut docs);
+            self.relate(relations, articles, &sentences, &mut docs);
         }
         docs
     }

@@ -16,6 +16,9 @@ pub(crate) struct Prepared {
     pub(crate) windows: Vec<Window>,
     pub(crate) date: Option<NaiveDate>,
     pub(crate) skipped: Vec<Skipped>,
+    /// Where the sentences start (the text with its furniture blanked, which keeps every
+    /// offset): the one segmentation the windows and the relation candidates use.
+    pub(crate) sentences: Vec<usize>,
 }
 
 /// The stages before the forward pass: cleaning, tokenization and windowing of one article.
@@ -58,14 +61,11 @@ pub(crate) fn prepare(
     let tokens = tokenizer
         .tokenize(model_text)
         .map_err(|e| Error::input(&article.id, e.to_string()))?;
+    let sentences = sentence_starts(model_text);
     let windows = if tokens.is_empty() {
         Vec::new()
     } else {
-        let cuts = cut_quality(
-            &tokens.offsets,
-            &tokens.word_of,
-            &sentence_starts(model_text),
-        );
+        let cuts = cut_quality(&tokens.offsets, &tokens.word_of, &sentences);
         let max_len = window_len.saturating_sub(2);
         windows(
             &cuts,
@@ -78,6 +78,7 @@ pub(crate) fn prepare(
         windows,
         date,
         skipped,
+        sentences,
     })
 }
 

@@ -22,14 +22,17 @@ impl Pipeline {
         &self,
         model: &RelationModel,
         articles: &[Article],
+        sentences: &[Vec<usize>],
         docs: &mut [Result<Document>],
     ) {
+        let partners = self.options.relation_partners;
         let encoded: Vec<Result<Encodings>> = articles
             .par_iter()
+            .zip(sentences)
             .zip(docs.par_iter())
-            .map(|(a, d)| match d {
+            .map(|((a, starts), d)| match d {
                 Ok(d) => guarded(&a.id, "finding relation candidates", || {
-                    encode_candidates(model, &a.text, &d.entities, self.options.relation_partners)
+                    encode_candidates(model, &a.text, starts, &d.entities, partners)
                 }),
                 Err(_) => Ok(Encodings::default()),
             })
@@ -141,10 +144,11 @@ struct Encodings {
 fn encode_candidates(
     model: &RelationModel,
     text: &str,
+    sentences: &[usize],
     entities: &[Entity],
     partners: usize,
 ) -> Result<Encodings> {
-    let Candidates { pairs, bounded } = candidates(text, entities, partners);
+    let Candidates { pairs, bounded } = candidates(text, sentences, entities, partners);
     let pairs = pairs
         .into_iter()
         .map(|c| {

@@ -9,7 +9,6 @@
 use super::{Relation, RelationKind};
 use crate::entity::{Entity, EntityKind};
 use crate::relation::Directed;
-use crate::segment::sentence_starts;
 use crate::span::{CharIndex, Span};
 
 /// A pair of mentions of one sentence, `e1` before `e2` in the text.
@@ -97,12 +96,17 @@ pub(crate) struct Candidates {
 /// The candidate pairs of an article: mentions in one sentence, each with the `partners`
 /// mentions after it in the text at most (so each mention meets its `partners` nearest
 /// neighbours on either side), of different clusters, not overlapping, whose kinds some
-/// relation joins; one pair per pair of clusters in a sentence (the closest mentions). Two organizations are not a candidate: org:subsidiaries,
+/// relation joins; one pair per pair of clusters in a sentence (the closest mentions).
+/// `starts` are the text's sentence starts (the pipeline's one segmentation). Two organizations are not a candidate: org:subsidiaries,
 /// org:members and org:alternate_names are the model's weakest classes (KBP37 dev F1 39–60)
 /// while organization pairs are 29% of all candidates on BBC news; parenthetical acronyms
 /// come from the rules.
-pub(crate) fn candidates(text: &str, entities: &[Entity], partners: usize) -> Candidates {
-    let starts = sentence_starts(text);
+pub(crate) fn candidates(
+    text: &str,
+    starts: &[usize],
+    entities: &[Entity],
+    partners: usize,
+) -> Candidates {
     let sentence_of = |e: &Entity| -> Option<(usize, usize)> {
         let s = starts.partition_point(|&x| x <= e.start).checked_sub(1)?;
         let end = starts.get(s + 1).copied().unwrap_or(text.len());
@@ -259,6 +263,7 @@ pub(crate) fn sort(relations: &mut [Relation]) {
 mod tests {
     use super::*;
     use crate::entity::test_mentions;
+    use crate::segment::sentence_starts;
     use EntityKind::*;
 
     fn clustered(text: &str, spec: &[(&str, EntityKind)]) -> Vec<Entity> {
@@ -287,8 +292,8 @@ mod tests {
         let spec: Vec<(&str, EntityKind)> =
             spec.iter().map(|(t, k)| (t.as_str(), k.clone())).collect();
         let e = clustered(&text, &spec);
-        let all = candidates(&text, &e, usize::MAX);
-        let near = candidates(&text, &e, 3);
+        let all = candidates(&text, &sentence_starts(&text), &e, usize::MAX);
+        let near = candidates(&text, &sentence_starts(&text), &e, 3);
         // Without a bound: every pair of the list (people with people, cities and cities all
         // may relate) and the second sentence's pair.
         assert_eq!(all.pairs.len(), 30 * 29 / 2 + 1);
@@ -325,7 +330,7 @@ mod tests {
         // The second "Apple" and "Cook" mention the first sentence's clusters.
         e[3].cluster = Some(1);
         e[4].cluster = Some(0);
-        let c = candidates(text, &e, 8).pairs;
+        let c = candidates(text, &sentence_starts(text), &e, 8).pairs;
         let pairs: Vec<(usize, usize)> = c.iter().map(|c| (c.e1, c.e2)).collect();
         assert_eq!(pairs, [(0, 1), (0, 2), (1, 2), (3, 4)]);
         assert_eq!(
@@ -340,7 +345,9 @@ mod tests {
             &[("Ann Lee", Person), ("Lee", Person), ("Monday", Date)],
         );
         e[1].cluster = Some(0);
-        assert!(candidates(text, &e, 8).pairs.is_empty());
+        assert!(candidates(text, &sentence_starts(text), &e, 8)
+            .pairs
+            .is_empty());
     }
 
     #[test]
@@ -386,7 +393,7 @@ mod tests {
         );
         e[2].cluster = Some(0);
         e[3].cluster = Some(1);
-        let c = candidates(text, &e, 8).pairs;
+        let c = candidates(text, &sentence_starts(text), &e, 8).pairs;
         let employee = Directed {
             kind: RelationKind::PerEmployeeOf,
             reversed: false,
