@@ -6,8 +6,7 @@ use super::{guarded, Pipeline};
 use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::input::Article;
-use crate::output::Document;
-use crate::output::Limit;
+use crate::output::{Document, Limit};
 use crate::relation::candidates::{candidates, decide, Candidate, Candidates};
 use crate::relation::model::{Encoded, BATCH};
 use crate::relation::{Pair, RelationModel};
@@ -25,18 +24,7 @@ impl Pipeline {
         sentences: &[Vec<usize>],
         docs: &mut [Result<Document>],
     ) {
-        let partners = self.options.relation_partners;
-        let encoded: Vec<Result<Encodings>> = articles
-            .par_iter()
-            .zip(sentences)
-            .zip(docs.par_iter())
-            .map(|((a, starts), d)| match d {
-                Ok(d) => guarded(&a.id, "finding relation candidates", || {
-                    encode_candidates(model, &a.text, starts, &d.entities, partners)
-                }),
-                Err(_) => Ok(Encodings::default()),
-            })
-            .collect();
+        let encoded = self.encode_all(model, articles, sentences, docs);
         let mut all: Vec<(usize, usize, usize)> = Vec::new(); // (length, article, candidate)
         for (a, e) in encoded.iter().enumerate() {
             if let Ok(e) = e {
@@ -62,23 +50,53 @@ impl Pipeline {
             })
             .collect();
         let answers = self.answers(model, articles, docs, &encoded, &batches, outputs);
+        self.merge(articles, docs, encoded, answers);
+    }
+
+    /// Every article's candidate pairs, encoded for the model (an article that already failed
+    /// has none).
+    fn encode_all(
+        &self,
+        model: &RelationModel,
+        articles: &[Article],
+        sentences: &[Vec<usize>],
+        docs: &[Result<Document>],
+    ) -> Vec<Result<Encodings>> {
+        let partners = self.options.relation_partners;
+        articles
+            .par_iter()
+            .zip(sentences)
+            .zip(docs.par_iter())
+            .map(|((a, starts), d)| match d {
+                Ok(d) => guarded(&a.id, "finding relation candidates", || {
+                    encode_candidates(model, &a.text, starts, &d.entities, partners)
+                }),
+                Err(_) => Ok(Encodings::default()),
+            })
+            .collect()
+    }
+
+    /// Each document gets its learned relations (merged with the rules') and the limits its
+    /// candidates met; an article whose candidates failed gets that error.
+    fn merge(
+        &self,
+        articles: &[Article],
+        docs: &mut [Result<Document>],
+        encoded: Vec<Result<Encodings>>,
+        answers: Vec<Vec<Answer>>,
+    ) {
+        let partners = self.options.relation_partners;
         let each = docs.iter_mut().zip(articles).zip(encoded).zip(answers);
         for (((doc, a), enc), answers) in each {
-            if let Ok(d) = doc {
-                match enc {
-                    Ok(enc) => {
-                        let learned =
-                            crate::relation::candidates::relations(&a.text, &d.entities, answers);
-                        d.relations =
-                            crate::relation::merge(learned, std::mem::take(&mut d.relations));
-                        d.limits.extend(limits(
-                            &a.text,
-                            &enc.bounded,
-                            self.options.relation_partners,
-                        ));
-                    }
-                    Err(e) => *doc = Err(e),
+            let Ok(d) = doc else { continue };
+            match enc {
+                Ok(enc) => {
+                    let learned =
+                        crate::relation::candidates::relations(&a.text, &d.entities, answers);
+                    d.relations = crate::relation::merge(learned, std::mem::take(&mut d.relations));
+                    d.limits.extend(limits(&a.text, &enc.bounded, partners));
                 }
+                Err(e) => *doc = Err(e),
             }
         }
     }
@@ -93,9 +111,8 @@ impl Pipeline {
         encoded: &[Result<Encodings>],
         batches: &[Batch],
         outputs: Vec<Result<Vec<Vec<f32>>>>,
-    ) -> Vec<Vec<(Candidate, crate::relation::Directed, f32)>> {
-        let mut answers: Vec<Vec<(Candidate, crate::relation::Directed, f32)>> =
-            vec![Vec::new(); articles.len()];
+    ) -> Vec<Vec<Answer>> {
+        let mut answers: Vec<Vec<Answer>> = vec![Vec::new(); articles.len()];
         let threshold = self.options.relation_threshold;
         for (batch, out) in batches.iter().zip(outputs) {
             match out {
@@ -130,6 +147,9 @@ impl Pipeline {
         answers
     }
 }
+
+/// The relation model's answer for a candidate pair: the relation and its probability.
+type Answer = (Candidate, crate::relation::Directed, f32);
 
 /// An article's candidate pairs with their marked token ids (`None`: too far apart), and the
 /// sentences where the partner bound left pairs out.
